@@ -1,0 +1,65 @@
+# Deliberation Hall. `make run` serves the demo; `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := app.py
+
+.PHONY: run test test-sqlite test-postgres test-browser-deps lint translations messages clean
+
+# Install when requirements change (the stamp files are newer than the requirements).
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found). Set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements.txt tests/requirements.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r tests/requirements.txt
+	touch $@
+
+# Compiled catalogs (.mo) are built from the committed .po files, never committed themselves.
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile -q -d deliberation/translations
+
+# Re-extract the strings after changing templates or code, then translate the new ones.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -q -F deliberation/babel.cfg -k _l -k lazy_gettext -o deliberation/translations/messages.pot .
+	$(BIN)/pybabel update -q -N -i deliberation/translations/messages.pot -d deliberation/translations
+
+run: $(VENV)/.installed translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo --if-empty
+	$(BIN)/python app.py
+
+test: test-sqlite
+	@if [ -n "$$CI" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+		$(MAKE) --no-print-directory test-postgres; \
+	else \
+		echo "PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL run is skipped (CI runs it)."; \
+	fi
+
+test-sqlite: $(VENV)/.installed-test translations test-browser-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest tests -q
+
+test-postgres: $(VENV)/.installed-test translations test-browser-deps
+	DATABASE_URL=$${TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+# Browser tests drive Debian's Chromium (no browser download). Installed when missing and we
+# may (root); otherwise the browser tests skip and say why.
+test-browser-deps:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+			|| echo "Could not install chromium; browser tests will be skipped."; \
+	fi
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

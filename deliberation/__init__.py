@@ -1,0 +1,66 @@
+"""Deliberation Hall (议事厅): the application factory.
+
+The start-up sequence is explicit: configuration, extensions, sessions and security headers,
+language, blueprints, error pages, CLI commands. Nothing is discovered by scanning folders.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import INSTANCE, ROOT, Config
+from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate, socketio
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(INSTANCE),
+        instance_relative_config=False,
+    )
+    app.config.from_object(Config())
+    if config:
+        app.config.update(config)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    if app.config["PROXY_FIX"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    socketio.init_app(app, message_queue=app.config["REDIS_URL"], async_mode="threading")
+
+    from .accounts.sessions import init_sessions
+    from .i18n import init_i18n
+    from .security import init_security
+
+    init_sessions(app, login_manager)
+    init_i18n(app, babel)
+    init_security(app)
+
+    from .accounts.views import bp as accounts_bp
+    from .audit.views import bp as audit_bp
+    from .communities.views import bp as communities_bp
+    from .site import bp as site_bp
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(communities_bp)
+    app.register_blueprint(audit_bp)
+
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+__all__ = ["create_app"]

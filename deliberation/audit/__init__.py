@@ -1,0 +1,1 @@
+"""Audit log: an append-only record of what staff and admins did, and for whom."""

@@ -1,0 +1,93 @@
+"""The audit log page for community admins, with filters."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..accounts.models import User
+from ..communities.services import get_community
+from ..extensions import db
+from ..rendering import render
+from .models import AuditEntry
+from .services import AuditFilter, audit_query
+
+bp = Blueprint("audit", __name__, url_prefix="/c/<slug>/audit")
+
+AUDIT_LABELS = {
+    "membership.verified": _l("Verified a membership"),
+    "membership.rejected": _l("Did not accept a membership"),
+    "units.imported": _l("Imported units"),
+    "owner.linked": _l("Linked an owner to a unit"),
+    "owner.unlinked": _l("Removed an owner from a unit"),
+    "role.granted": _l("Granted a role"),
+    "role.revoked": _l("Took back a role"),
+    "account.managed_created": _l("Registered a resident without a phone"),
+}
+DETAIL_LABELS = {
+    "unit": _l("unit"),
+    "reason": _l("reason"),
+    "role": _l("role"),
+    "count": _l("count"),
+}
+
+
+@bp.app_context_processor
+def audit_helpers():
+    return {"audit_labels": AUDIT_LABELS, "audit_detail_labels": DETAIL_LABELS}
+
+
+def _int(name: str) -> int | None:
+    try:
+        return int(request.args[name]) if request.args.get(name) else None
+    except ValueError:
+        return None
+
+
+def _date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args[name]) if request.args.get(name) else None
+    except ValueError:
+        return None
+
+
+@bp.route("/")
+@login_required
+def log(slug: str):
+    community = get_community(slug)
+    filters = AuditFilter(
+        actor_id=_int("actor"),
+        subject_id=_int("subject"),
+        action=request.args.get("action") or None,
+        since=_date("since"),
+        until=_date("until"),
+    )
+    query = audit_query(actor=current_user, community=community, filters=filters)
+    try:
+        page_no = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page_no = 1
+    page = db.paginate(query, page=page_no, per_page=50, error_out=False)
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.community_id == community.id).distinct().order_by(AuditEntry.action)
+    ).all()
+    return render(
+        "audit/log.html",
+        "audit_rows",
+        community=community,
+        page=page,
+        filters=filters,
+        actions=actions,
+        people=people_in_log(community),
+    )
+
+
+def people_in_log(community) -> list[User]:
+    ids = select(AuditEntry.actor_id).where(AuditEntry.community_id == community.id).union(
+        select(AuditEntry.subject_id).where(AuditEntry.community_id == community.id)
+    )
+    return list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.display_name)))

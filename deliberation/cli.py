@@ -1,0 +1,57 @@
+"""Command-line tools: ``flask demo`` and ``flask community create``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import inspect, select
+
+from .extensions import db
+
+
+def database_is_empty() -> bool:
+    from .accounts.models import User
+
+    if not inspect(db.engine).has_table("users"):
+        return True
+    return db.session.scalar(select(User.id).limit(1)) is None
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("demo")
+    @click.option("--if-empty", is_flag=True, help="Only load when the database has no users yet.")
+    def demo_command(if_empty: bool) -> None:
+        """Load the demo community 阳光社区 (run `flask db upgrade` first)."""
+        from .demo import load_demo
+
+        if if_empty and not database_is_empty():
+            click.echo("The database already has data; the demo was not loaded.")
+            return
+        if not database_is_empty():
+            raise click.ClickException("The database is not empty. Use a fresh database for the demo.")
+        summary = load_demo()
+        click.echo(summary)
+
+    community_cli = click.Group("community", help="Create communities.")
+
+    @community_cli.command("create")
+    @click.argument("slug")
+    @click.argument("name")
+    @click.option("--admin", "admin_contact", required=True, help="Phone or email of the first admin's account.")
+    @click.option("--description", default="")
+    def create_community_command(slug: str, name: str, admin_contact: str, description: str) -> None:
+        """Create a community with SLUG (its address) and NAME, with a first admin."""
+        from .accounts.services import find_by_contact
+        from .communities.services import create_community
+        from .errors import DomainError
+
+        admin = find_by_contact(admin_contact)
+        if admin is None:
+            raise click.ClickException(f"No account with phone or email {admin_contact!r}; register it first.")
+        try:
+            community = create_community(name=name, slug=slug, description=description, admin=admin)
+        except DomainError as err:
+            raise click.ClickException(str(err.message)) from None
+        click.echo(f"Created /c/{community.slug}/ with admin {admin.display_name}.")
+
+    app.cli.add_command(community_cli)

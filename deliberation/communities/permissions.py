@@ -1,0 +1,92 @@
+"""Who may do what in a community: the one table every service checks against.
+
+Later components add their own actions here, so a rule about roles lives in exactly one place.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ..accounts.models import User
+from ..errors import PermissionDenied
+from ..extensions import db
+from .models import Community, Membership, MembershipStatus, Ownership, Role, RoleGrant, Unit
+
+ANY_MEMBER = frozenset(Role)
+
+# action -> roles that may take it (roles only count while the membership is verified)
+POLICY: dict[str, frozenset[Role]] = {
+    "community.participate": ANY_MEMBER,
+    "members.review": frozenset({Role.STAFF, Role.ADMIN}),
+    "members.list": frozenset({Role.STAFF, Role.ADMIN}),
+    "units.manage": frozenset({Role.STAFF, Role.ADMIN}),
+    "accounts.manage": frozenset({Role.STAFF, Role.ADMIN}),
+    "roles.grant": frozenset({Role.ADMIN}),
+    "audit.read": frozenset({Role.ADMIN}),
+}
+
+DENIED_MESSAGES = {
+    "community.participate": _l("Only verified members of this community can do that."),
+    "members.review": _l("Only community staff can review membership requests."),
+    "members.list": _l("Only community staff can see the member list."),
+    "units.manage": _l("Only community staff can manage units and owners."),
+    "accounts.manage": _l("Only community staff can create accounts for residents."),
+    "roles.grant": _l("Only a community admin can change roles."),
+    "audit.read": _l("Only a community admin can read the audit log."),
+}
+
+
+def membership_of(user: User | None, community: Community) -> Membership | None:
+    if user is None or not getattr(user, "id", None):
+        return None
+    return db.session.scalar(
+        select(Membership).where(Membership.community_id == community.id, Membership.user_id == user.id)
+    )
+
+
+def roles_of(user: User | None, community: Community) -> frozenset[Role]:
+    """The roles a person holds now. Nothing at all unless their membership is verified."""
+    membership = membership_of(user, community)
+    if membership is None or membership.status != MembershipStatus.VERIFIED:
+        return frozenset()
+    roles = {Role.RESIDENT}
+    owns = db.session.scalar(
+        select(Ownership.id)
+        .join(Unit, Unit.id == Ownership.unit_id)
+        .where(Unit.community_id == community.id, Ownership.user_id == user.id)
+        .limit(1)
+    )
+    if owns is not None:
+        roles.add(Role.OWNER)
+    granted = db.session.scalars(
+        select(RoleGrant.role).where(RoleGrant.community_id == community.id, RoleGrant.user_id == user.id)
+    )
+    roles.update(Role(r) for r in granted)
+    return frozenset(roles)
+
+
+def can(user: User | None, community: Community, action: str) -> bool:
+    return bool(roles_of(user, community) & POLICY[action])
+
+
+def require(user: User | None, community: Community, action: str) -> None:
+    if not can(user, community, action):
+        raise PermissionDenied(DENIED_MESSAGES.get(action))
+
+
+ROLE_LABELS = {
+    Role.RESIDENT: _l("Resident"),
+    Role.OWNER: _l("Owner"),
+    Role.CHAIR: _l("Meeting chair"),
+    Role.EXPERT: _l("Expert reviewer"),
+    Role.LEGAL: _l("Legal adviser"),
+    Role.STAFF: _l("Community staff"),
+    Role.ADMIN: _l("Community admin"),
+}
+
+STATUS_LABELS = {
+    MembershipStatus.PENDING: _l("Waiting for staff"),
+    MembershipStatus.VERIFIED: _l("Verified member"),
+    MembershipStatus.REJECTED: _l("Not accepted"),
+}

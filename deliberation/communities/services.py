@@ -1,0 +1,494 @@
+"""Community operations: joining, verifying members, units and owners, roles, managed accounts.
+
+Every operation that staff or an admin take for or on someone else writes an audit entry in
+the same transaction. Ids coming from a request are always looked up *within* the community
+the actor is working in, so another community's ids lead to NotFound, never to its data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.models import User
+from ..accounts.services import clean_display_name
+from ..audit.services import record
+from ..errors import Conflict, InvalidTransition, NotFound, ValidationError
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import (
+    GRANTABLE_ROLES,
+    Community,
+    Membership,
+    MembershipStatus,
+    Ownership,
+    Role,
+    RoleGrant,
+    Unit,
+)
+from .permissions import membership_of, require
+
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
+PART_MAX = 20
+
+
+def _clean_part(value: str | None, *, label, field_name: str, required: bool) -> str:
+    text = " ".join((value or "").split())
+    if required and not text:
+        raise ValidationError(_l("Please enter the %(what)s.", what=label), field=field_name)
+    if len(text) > PART_MAX:
+        raise ValidationError(_l("The %(what)s is too long.", what=label), field=field_name)
+    return text
+
+
+# ---------------------------------------------------------------- communities
+
+
+def create_community(*, name: str, slug: str, description: str = "", admin: User | None = None) -> Community:
+    """Create a community (from the CLI); ``admin`` becomes its first verified admin."""
+    name = " ".join((name or "").split())
+    if not name or len(name) > 80:
+        raise ValidationError(_l("A community needs a name of at most 80 characters."), field="name")
+    if not _SLUG_RE.match(slug or ""):
+        raise ValidationError(_l("The short name may use a-z, 0-9 and '-' (3 to 40 characters)."), field="slug")
+    community = Community(name=name, slug=slug, description=description or "")
+    db.session.add(community)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise ValidationError(_l("That short name is taken."), field="slug") from None
+    if admin is not None:
+        db.session.add(
+            Membership(community_id=community.id, user_id=admin.id, status=MembershipStatus.VERIFIED,
+                       decided_at=utcnow())
+        )
+        db.session.add(RoleGrant(community_id=community.id, user_id=admin.id, role=Role.ADMIN))
+    db.session.commit()
+    return community
+
+
+def get_community(slug: str) -> Community:
+    community = db.session.scalar(select(Community).where(Community.slug == slug))
+    if community is None:
+        raise NotFound(_l("There is no community at this address."))
+    return community
+
+
+def list_communities() -> list[Community]:
+    return list(db.session.scalars(select(Community).order_by(Community.name)))
+
+
+# ---------------------------------------------------------------- membership
+
+
+def request_membership(
+    *, actor: User, community: Community, building: str, entrance: str, room: str, note: str = ""
+) -> Membership:
+    """Ask to join, naming the unit one lives in. A rejected person may ask again."""
+    building = _clean_part(building, label=_l("building"), field_name="building", required=True)
+    entrance = _clean_part(entrance, label=_l("unit (entrance)"), field_name="entrance", required=False)
+    room = _clean_part(room, label=_l("room"), field_name="room", required=True)
+    note = (note or "").strip()[:500]
+    membership = membership_of(actor, community)
+    if membership is not None and membership.status != MembershipStatus.REJECTED:
+        raise InvalidTransition(
+            _l("You are already a member of this community.")
+            if membership.is_verified
+            else _l("Your request to join is already waiting for staff.")
+        )
+    if membership is None:
+        membership = Membership(community_id=community.id, user_id=actor.id)
+        db.session.add(membership)
+    membership.status = MembershipStatus.PENDING
+    membership.claimed_building, membership.claimed_entrance, membership.claimed_room = building, entrance, room
+    membership.note = note
+    membership.rejection_reason = ""
+    membership.requested_at = utcnow()
+    membership.decided_at = membership.decided_by_id = None
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_l("Your request to join is already waiting for staff.")) from None
+    return membership
+
+
+def membership_in(community: Community, membership_id: int) -> Membership:
+    membership = db.session.scalar(
+        select(Membership).where(Membership.id == membership_id, Membership.community_id == community.id)
+    )
+    if membership is None:
+        raise NotFound(_l("That membership request does not exist in this community."))
+    return membership
+
+
+def find_unit(community: Community, building: str, entrance: str, room: str) -> Unit | None:
+    return db.session.scalar(
+        select(Unit).where(
+            Unit.community_id == community.id,
+            Unit.building == building,
+            Unit.entrance == entrance,
+            Unit.room == room,
+        )
+    )
+
+
+def verify_membership(*, actor: User, community: Community, membership_id: int) -> Membership:
+    require(actor, community, "members.review")
+    membership = membership_in(community, membership_id)
+    if membership.status != MembershipStatus.PENDING:
+        raise InvalidTransition(_l("This request was already decided."))
+    membership.status = MembershipStatus.VERIFIED
+    membership.decided_at = utcnow()
+    membership.decided_by_id = actor.id
+    membership.unit = find_unit(
+        community, membership.claimed_building, membership.claimed_entrance, membership.claimed_room
+    )
+    record(actor=actor, action="membership.verified", community=community, subject=membership.user,
+           unit=membership.claimed_label)
+    db.session.commit()
+    return membership
+
+
+def reject_membership(*, actor: User, community: Community, membership_id: int, reason: str) -> Membership:
+    require(actor, community, "members.review")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_l("Please give the reason, so the person knows what to do."), field="reason")
+    if len(reason) > 500:
+        raise ValidationError(_l("The reason must be at most 500 characters."), field="reason")
+    membership = membership_in(community, membership_id)
+    if membership.status != MembershipStatus.PENDING:
+        raise InvalidTransition(_l("This request was already decided."))
+    membership.status = MembershipStatus.REJECTED
+    membership.rejection_reason = reason
+    membership.decided_at = utcnow()
+    membership.decided_by_id = actor.id
+    record(actor=actor, action="membership.rejected", community=community, subject=membership.user, reason=reason)
+    db.session.commit()
+    return membership
+
+
+def memberships(*, actor: User, community: Community, status: str | None = None) -> list[Membership]:
+    require(actor, community, "members.list")
+    query = select(Membership).where(Membership.community_id == community.id)
+    if status:
+        query = query.where(Membership.status == status)
+    return list(db.session.scalars(query.order_by(Membership.requested_at.desc(), Membership.id.desc())))
+
+
+def member_in(community: Community, user_id: int) -> User:
+    """A verified member of this community by id, or NotFound (also for other communities' people)."""
+    user = db.session.scalar(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            User.id == user_id,
+            Membership.community_id == community.id,
+            Membership.status == MembershipStatus.VERIFIED,
+        )
+    )
+    if user is None:
+        raise NotFound(_l("That person is not a verified member of this community."))
+    return user
+
+
+def verified_members(community: Community) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.community_id == community.id, Membership.status == MembershipStatus.VERIFIED)
+            .order_by(User.display_name)
+        )
+    )
+
+
+# ---------------------------------------------------------------- units and owners
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+_HEADERS = {
+    "building": "building", "楼栋": "building", "楼号": "building",
+    "unit": "entrance", "entrance": "entrance", "单元": "entrance",
+    "room": "room", "室": "room", "房号": "room", "门牌": "room",
+    "area": "floor_area", "floor_area": "floor_area", "面积": "floor_area", "建筑面积": "floor_area",
+    "专有面积": "floor_area",
+}
+
+
+def import_units(*, actor: User, community: Community, data: bytes) -> ImportResult:
+    """Import units from CSV (building, unit, room, area). All rows or none: any bad row is
+    reported with its line number and nothing is written."""
+    require(actor, community, "units.manage")
+    result = ImportResult()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("gb18030")  # what Excel on a Chinese Windows saves
+        except UnicodeDecodeError:
+            result.errors.append((1, str(_l("The file is not a text (CSV) file."))))
+            return result
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        result.errors.append((1, str(_l("The file is empty."))))
+        return result
+    header = [_HEADERS.get(h.strip().lower()) for h in rows[0]]
+    missing = {"building", "room", "floor_area"} - set(header)
+    if missing:
+        result.errors.append(
+            (1, str(_l("The first line must name the columns: building, unit, room, area (or 楼栋, 单元, 室, 面积).")))
+        )
+        return result
+
+    existing = {
+        (u.building, u.entrance, u.room)
+        for u in db.session.scalars(select(Unit).where(Unit.community_id == community.id))
+    }
+    seen: dict[tuple[str, str, str], int] = {}
+    new_units: list[Unit] = []
+    for line_no, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        values = {name: row[i].strip() if i < len(row) else "" for i, name in enumerate(header) if name}
+        building, entrance, room = values.get("building", ""), values.get("entrance", ""), values.get("room", "")
+        area_text = values.get("floor_area", "")
+        problems = []
+        if not building or not room:
+            problems.append(str(_l("building and room are required")))
+        if any(len(p) > PART_MAX for p in (building, entrance, room)):
+            problems.append(str(_l("a building, unit or room name is too long")))
+        try:
+            area = Decimal(area_text)
+            if not area.is_finite() or area <= 0 or area >= Decimal("100000") or area != area.quantize(Decimal("0.01")):
+                raise InvalidOperation
+        except InvalidOperation:
+            area = None
+            problems.append(str(_l("the area must be a positive number of m² with at most 2 decimals")))
+        key = (building, entrance, room)
+        if building and room:
+            if key in seen:
+                problems.append(str(_l("the same unit is on line %(n)d too", n=seen[key])))
+            elif key in existing:
+                problems.append(str(_l("this unit is already registered")))
+            seen.setdefault(key, line_no)
+        if problems:
+            result.errors.append((line_no, "; ".join(problems)))
+        elif area is not None:
+            new_units.append(Unit(community_id=community.id, building=building, entrance=entrance, room=room,
+                                  floor_area=area))
+    if not new_units and not result.errors:
+        result.errors.append((2, str(_l("The file has no units in it."))))
+    if result.errors:
+        return result
+    db.session.add_all(new_units)
+    record(actor=actor, action="units.imported", community=community, count=len(new_units))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        result.errors.append((1, str(_l("Someone else imported some of these units at the same time. "
+                                       "Please reload and try again."))))
+        return result
+    result.created = len(new_units)
+    return result
+
+
+def units(*, actor: User, community: Community, search: str = "", page: int = 1, per_page: int = 50):
+    require(actor, community, "units.manage")
+    query = select(Unit).where(Unit.community_id == community.id)
+    if search:
+        like = f"%{search.strip()}%"
+        query = query.where((Unit.building + "-" + Unit.entrance + "-" + Unit.room).like(like))
+    return db.paginate(
+        query.order_by(Unit.building, Unit.entrance, Unit.room), page=page, per_page=per_page, error_out=False
+    )
+
+
+def unit_totals(community: Community) -> tuple[int, Decimal]:
+    count, area = db.session.execute(
+        select(func.count(Unit.id), func.coalesce(func.sum(Unit.floor_area), 0)).where(
+            Unit.community_id == community.id
+        )
+    ).one()
+    return count, Decimal(area)
+
+
+def unit_in(community: Community, unit_id: int) -> Unit:
+    unit = db.session.scalar(select(Unit).where(Unit.id == unit_id, Unit.community_id == community.id))
+    if unit is None:
+        raise NotFound(_l("That unit does not exist in this community."))
+    return unit
+
+
+def link_owner(*, actor: User, community: Community, unit_id: int, user_id: int) -> Ownership:
+    require(actor, community, "units.manage")
+    unit = unit_in(community, unit_id)
+    owner = member_in(community, user_id)
+    ownership = Ownership(unit_id=unit.id, user_id=owner.id)
+    db.session.add(ownership)
+    record(actor=actor, action="owner.linked", community=community, subject=owner, unit=unit.label)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_l("This person is already an owner of this unit.")) from None
+    return ownership
+
+
+def unlink_owner(*, actor: User, community: Community, unit_id: int, user_id: int) -> None:
+    require(actor, community, "units.manage")
+    unit = unit_in(community, unit_id)
+    ownership = db.session.scalar(
+        select(Ownership).where(Ownership.unit_id == unit.id, Ownership.user_id == user_id)
+    )
+    if ownership is None:
+        raise NotFound(_l("This person is not an owner of this unit."))
+    record(actor=actor, action="owner.unlinked", community=community, subject=ownership.user, unit=unit.label)
+    db.session.delete(ownership)
+    db.session.commit()
+
+
+def units_owned(community: Community, user: User) -> list[Unit]:
+    return list(
+        db.session.scalars(
+            select(Unit)
+            .join(Ownership, Ownership.unit_id == Unit.id)
+            .where(Unit.community_id == community.id, Ownership.user_id == user.id)
+            .order_by(Unit.building, Unit.entrance, Unit.room)
+        )
+    )
+
+
+# ---------------------------------------------------------------- roles
+
+
+def _parse_role(role: str) -> Role:
+    try:
+        parsed = Role(role)
+    except ValueError:
+        parsed = None
+    if parsed not in GRANTABLE_ROLES:
+        raise ValidationError(_l("That role cannot be granted."), field="role")
+    return parsed
+
+
+def grant_role(*, actor: User, community: Community, user_id: int, role: str) -> RoleGrant:
+    require(actor, community, "roles.grant")
+    parsed = _parse_role(role)
+    member = member_in(community, user_id)
+    grant = RoleGrant(community_id=community.id, user_id=member.id, role=parsed, granted_by_id=actor.id)
+    db.session.add(grant)
+    record(actor=actor, action="role.granted", community=community, subject=member, role=str(parsed))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_l("This person already has that role.")) from None
+    return grant
+
+
+def revoke_role(*, actor: User, community: Community, user_id: int, role: str) -> None:
+    require(actor, community, "roles.grant")
+    parsed = _parse_role(role)
+    grant = db.session.scalar(
+        select(RoleGrant).where(
+            RoleGrant.community_id == community.id, RoleGrant.user_id == user_id, RoleGrant.role == parsed
+        )
+    )
+    if grant is None:
+        raise NotFound(_l("This person does not have that role."))
+    if parsed == Role.ADMIN:
+        admins = db.session.scalar(
+            select(func.count(RoleGrant.id)).where(
+                RoleGrant.community_id == community.id, RoleGrant.role == Role.ADMIN
+            )
+        )
+        if admins <= 1:
+            raise InvalidTransition(_l("A community must keep at least one admin."))
+    record(actor=actor, action="role.revoked", community=community, subject=grant.user, role=str(parsed))
+    db.session.delete(grant)
+    db.session.commit()
+
+
+def role_holders(community: Community) -> dict[int, set[str]]:
+    holders: dict[int, set[str]] = {}
+    for user_id, role in db.session.execute(
+        select(RoleGrant.user_id, RoleGrant.role).where(RoleGrant.community_id == community.id)
+    ):
+        holders.setdefault(user_id, set()).add(role)
+    return holders
+
+
+# ---------------------------------------------------------------- managed accounts
+
+
+def create_managed_account(
+    *, actor: User, community: Community, display_name: str, building: str, entrance: str, room: str, note: str = ""
+) -> User:
+    """Staff register a resident who has no phone or email. The account cannot log in;
+    staff act for it, and every such act is audited."""
+    require(actor, community, "accounts.manage")
+    name = clean_display_name(display_name)
+    building = _clean_part(building, label=_l("building"), field_name="building", required=True)
+    entrance = _clean_part(entrance, label=_l("unit (entrance)"), field_name="entrance", required=False)
+    room = _clean_part(room, label=_l("room"), field_name="room", required=True)
+    user = User(display_name=name, is_managed=True, managed_by_community_id=community.id)
+    db.session.add(user)
+    db.session.flush()
+    membership = Membership(
+        community_id=community.id,
+        user_id=user.id,
+        status=MembershipStatus.VERIFIED,
+        claimed_building=building,
+        claimed_entrance=entrance,
+        claimed_room=room,
+        note=(note or "").strip()[:500],
+        decided_at=utcnow(),
+        decided_by_id=actor.id,
+        unit=find_unit(community, building, entrance, room),
+    )
+    db.session.add(membership)
+    record(actor=actor, action="account.managed_created", community=community, subject=user,
+           unit=membership.claimed_label)
+    db.session.commit()
+    return user
+
+
+def my_memberships(user: User) -> list[Membership]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        db.session.scalars(
+            select(Membership).where(Membership.user_id == user.id).order_by(Membership.requested_at.desc())
+        )
+    )
+
+
+def community_stats(community: Community) -> dict[str, int]:
+    members = db.session.scalar(
+        select(func.count(Membership.id)).where(
+            Membership.community_id == community.id, Membership.status == MembershipStatus.VERIFIED
+        )
+    )
+    pending = db.session.scalar(
+        select(func.count(Membership.id)).where(
+            Membership.community_id == community.id, Membership.status == MembershipStatus.PENDING
+        )
+    )
+    unit_count, _area = unit_totals(community)
+    return {"members": members or 0, "pending": pending or 0, "units": unit_count}

@@ -1,0 +1,240 @@
+"""Community pages: the public page, joining, and staff pages for members, units, roles."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..errors import DomainError
+from ..forms import show_error
+from ..rendering import render
+from . import services
+from .forms import ActionForm, JoinForm, LinkOwnerForm, ManagedAccountForm, RejectForm, RoleForm, UnitImportForm
+from .models import GRANTABLE_ROLES, MembershipStatus
+from .permissions import ROLE_LABELS, STATUS_LABELS, can, membership_of, require, roles_of
+
+bp = Blueprint("communities", __name__, url_prefix="/c/<slug>")
+
+
+@bp.app_context_processor
+def community_helpers():
+    return {
+        "can": can,
+        "roles_of": roles_of,
+        "find_unit": services.find_unit,
+        "role_labels": ROLE_LABELS,
+        "status_labels": STATUS_LABELS,
+    }
+
+
+@bp.route("/")
+def show(slug: str):
+    community = services.get_community(slug)
+    return render(
+        "communities/show.html",
+        community=community,
+        membership=membership_of(current_user, community),
+        stats=services.community_stats(community),
+    )
+
+
+@bp.route("/join", methods=["GET", "POST"])
+@login_required
+def join(slug: str):
+    community = services.get_community(slug)
+    membership = membership_of(current_user, community)
+    form = JoinForm()
+    if form.validate_on_submit():
+        try:
+            services.request_membership(
+                actor=current_user, community=community, building=form.building.data,
+                entrance=form.entrance.data, room=form.room.data, note=form.note.data,
+            )
+        except DomainError as err:
+            show_error(form, err)
+        else:
+            flash(_("Your request was sent. Staff will check it and you will see the result here."), "success")
+            return redirect(url_for("communities.show", slug=slug), 303)
+    return render("communities/join.html", community=community, membership=membership, form=form,
+                  status=400 if form.errors else 200)
+
+
+# ---------------------------------------------------------------- members (staff)
+
+
+def _int_arg(name: str, default: int = 1) -> int:
+    try:
+        return max(1, int(request.args.get(name, default)))
+    except ValueError:
+        return default
+
+
+@bp.route("/members")
+@login_required
+def members(slug: str):
+    community = services.get_community(slug)
+    status = request.args.get("status", MembershipStatus.PENDING)
+    if status not in {s.value for s in MembershipStatus}:
+        status = MembershipStatus.PENDING
+    rows = services.memberships(actor=current_user, community=community, status=status)
+    return render(
+        "communities/members.html",
+        community=community,
+        rows=rows,
+        status=status,
+        stats=services.community_stats(community),
+        holders=services.role_holders(community),
+        grantable=GRANTABLE_ROLES,
+        action_form=ActionForm(),
+        reject_form=RejectForm(),
+    )
+
+
+def _membership_row(community, membership, reject_form=None, status=200):
+    return render(
+        "communities/_membership_row.html",
+        community=community,
+        m=membership,
+        holders=services.role_holders(community),
+        grantable=GRANTABLE_ROLES,
+        action_form=ActionForm(),
+        reject_form=reject_form or RejectForm(formdata=None),
+        status=status,
+    )
+
+
+@bp.route("/members/<int:membership_id>/verify", methods=["POST"])
+@login_required
+def verify(slug: str, membership_id: int):
+    community = services.get_community(slug)
+    membership = services.verify_membership(actor=current_user, community=community, membership_id=membership_id)
+    if request.headers.get("HX-Request"):
+        return _membership_row(community, membership)
+    flash(_("%(name)s is now a verified member.", name=membership.user.display_name), "success")
+    return redirect(url_for("communities.members", slug=slug), 303)
+
+
+@bp.route("/members/<int:membership_id>/reject", methods=["GET", "POST"])
+@login_required
+def reject(slug: str, membership_id: int):
+    community = services.get_community(slug)
+    require(current_user, community, "members.review")
+    membership = services.membership_in(community, membership_id)
+    form = RejectForm()
+    if form.validate_on_submit():
+        try:
+            membership = services.reject_membership(
+                actor=current_user, community=community, membership_id=membership_id, reason=form.reason.data
+            )
+        except DomainError as err:
+            show_error(form, err)
+        else:
+            if request.headers.get("HX-Request"):
+                return _membership_row(community, membership)
+            flash(_("The request of %(name)s was not accepted.", name=membership.user.display_name), "info")
+            return redirect(url_for("communities.members", slug=slug), 303)
+    status = 400 if form.errors else 200
+    if request.method == "POST" and request.headers.get("HX-Request"):
+        return _membership_row(community, membership, reject_form=form, status=status)
+    return render("communities/reject.html", community=community, m=membership, form=form, status=status)
+
+
+@bp.route("/members/<int:user_id>/roles", methods=["POST"])
+@login_required
+def change_role(slug: str, user_id: int):
+    community = services.get_community(slug)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if request.form.get("grant") == "1":
+        services.grant_role(actor=current_user, community=community, user_id=user_id, role=form.role.data)
+    else:
+        services.revoke_role(actor=current_user, community=community, user_id=user_id, role=form.role.data)
+    flash(_("Roles updated."), "success")
+    return redirect(url_for("communities.members", slug=slug, status="verified") + f"#member-{user_id}", 303)
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@login_required
+def new_managed_account(slug: str):
+    community = services.get_community(slug)
+    require(current_user, community, "accounts.manage")
+    form = ManagedAccountForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_managed_account(
+                actor=current_user, community=community, display_name=form.display_name.data,
+                building=form.building.data, entrance=form.entrance.data, room=form.room.data, note=form.note.data,
+            )
+        except DomainError as err:
+            show_error(form, err)
+        else:
+            flash(_("%(name)s is registered. Staff can now act for them.", name=user.display_name), "success")
+            return redirect(url_for("communities.members", slug=slug, status="verified"), 303)
+    return render("communities/managed_new.html", community=community, form=form,
+                  status=400 if form.errors else 200)
+
+
+# ---------------------------------------------------------------- units (staff)
+
+
+@bp.route("/units")
+@login_required
+def units(slug: str):
+    community = services.get_community(slug)
+    q = request.args.get("q", "").strip()[:40]
+    page = services.units(actor=current_user, community=community, search=q, page=_int_arg("page"))
+    count, area = services.unit_totals(community)
+    return render("communities/units.html", "unit_list", community=community, page=page, q=q,
+                  total_count=count, total_area=area)
+
+
+@bp.route("/units/import", methods=["GET", "POST"])
+@login_required
+def import_units(slug: str):
+    community = services.get_community(slug)
+    require(current_user, community, "units.manage")
+    form = UnitImportForm()
+    result = None
+    if form.validate_on_submit():
+        result = services.import_units(actor=current_user, community=community, data=form.file.data.read())
+        if not result.errors:
+            flash(_("%(n)d units were imported.", n=result.created), "success")
+            return redirect(url_for("communities.units", slug=slug), 303)
+    return render("communities/units_import.html", community=community, form=form, result=result,
+                  status=400 if (form.errors or (result and result.errors)) else 200)
+
+
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+@login_required
+def unit(slug: str, unit_id: int):
+    community = services.get_community(slug)
+    require(current_user, community, "units.manage")
+    the_unit = services.unit_in(community, unit_id)
+    form = LinkOwnerForm()
+    members = services.verified_members(community)
+    form.user_id.choices = [(0, "—")] + [(u.id, f"{u.display_name} ({u.contact or _('managed account')})")
+                                         for u in members]
+    if form.validate_on_submit():
+        try:
+            services.link_owner(actor=current_user, community=community, unit_id=unit_id, user_id=form.user_id.data)
+        except DomainError as err:
+            show_error(form, err)
+        else:
+            flash(_("Owner linked to %(unit)s.", unit=the_unit.label), "success")
+            return redirect(url_for("communities.unit", slug=slug, unit_id=unit_id), 303)
+    return render("communities/unit.html", community=community, unit=the_unit, form=form, action_form=ActionForm(),
+                  status=400 if form.errors else 200)
+
+
+@bp.route("/units/<int:unit_id>/owners/<int:user_id>/remove", methods=["POST"])
+@login_required
+def unlink_owner(slug: str, unit_id: int, user_id: int):
+    community = services.get_community(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    services.unlink_owner(actor=current_user, community=community, unit_id=unit_id, user_id=user_id)
+    flash(_("Owner removed from the unit."), "info")
+    return redirect(url_for("communities.unit", slug=slug, unit_id=unit_id), 303)
+

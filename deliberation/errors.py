@@ -1,0 +1,112 @@
+"""Domain errors raised by services, and the handlers that turn every error into a page.
+
+Services raise these; views catch ``DomainError`` to re-show a form with the message, and
+anything uncaught becomes a readable page in the user's language (never a traceback).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A rule said no. ``message`` is already translated (lazy) and safe to show."""
+
+    status_code = 400
+
+    def __init__(self, message=None, *, field: str | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        self.field = field
+        super().__init__(str(self.message))
+
+    default_message = _l("That could not be done.")
+
+
+class ValidationError(DomainError):
+    status_code = 400
+    default_message = _l("Please check what you entered.")
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+    default_message = _l("You do not have permission to do that.")
+
+
+class NotFound(DomainError):
+    status_code = 404
+    default_message = _l("That page or record does not exist.")
+
+
+class InvalidTransition(DomainError):
+    status_code = 409
+    default_message = _l("That step is not possible in the current state.")
+
+
+class Conflict(DomainError):
+    status_code = 409
+    default_message = _l("Someone else changed this at the same time. Please try again.")
+
+
+ERROR_TITLES = {
+    400: _l("The request could not be understood"),
+    403: _l("Not allowed"),
+    404: _l("Page not found"),
+    405: _l("That action is not available here"),
+    409: _l("That could not be done now"),
+    413: _l("The file is too large"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong on our side"),
+}
+
+ERROR_HINTS = {
+    400: _l("Please go back, reload the page and try again."),
+    403: _l("If you think you should have access, ask your community staff."),
+    404: _l("The address may be mistyped, or the page was moved."),
+    405: _l("Please go back and use the buttons on the page."),
+    409: _l("Please reload the page to see the latest state."),
+    413: _l("Please choose a smaller file (at most 2 MB)."),
+    429: _l("For your safety we paused this for a short while. Please wait a minute and try again."),
+    500: _l("The problem has been logged. Please try again in a moment."),
+}
+
+
+def render_error(status: int, message=None):
+    status_key = status if status in ERROR_TITLES else (500 if status >= 500 else 400)
+    return (
+        render_template(
+            "errors/error.html",
+            status=status,
+            title=ERROR_TITLES[status_key],
+            message=message,
+            hint=ERROR_HINTS[status_key],
+        ),
+        status,
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_err):
+        return render_error(400, _l("This form has expired or was sent from another site. "
+                                    "Please reload the page and send it again."))
+
+    @app.errorhandler(DomainError)
+    def domain_error(err: DomainError):
+        return render_error(err.status_code, err.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        if err.code is None or err.code < 400:
+            return err
+        return render_error(err.code)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(err: Exception):
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        from .extensions import db
+
+        db.session.rollback()
+        return render_error(500)

@@ -1,0 +1,44 @@
+"""Language: the browser's preference decides, an explicit switch (cookie, and the account
+setting for logged-in people) overrides it. Large text is remembered the same way."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_babel import Babel, get_locale
+from flask_login import current_user
+
+LANG_COOKIE = "lang"
+TEXT_COOKIE = "text"
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+HTML_LANG = {"zh_CN": "zh-Hans", "en": "en"}
+
+
+def select_locale() -> str:
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LANGUAGE_NAMES:
+        return chosen
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in LANGUAGE_NAMES:
+        return current_user.locale
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    if best and best.startswith("en"):
+        return "en"
+    return "zh_CN"
+
+
+def large_text() -> bool:
+    return request.cookies.get(TEXT_COOKIE) == "large"
+
+
+def init_i18n(app: Flask, babel: Babel) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def language_context():
+        # Babel expands zh_CN to zh_Hans_CN; name the choice the way the switch does.
+        locale = "en" if get_locale().language == "en" else "zh_CN"
+        return {
+            "current_locale": locale,
+            "html_lang": HTML_LANG.get(locale, "zh-Hans"),
+            "language_names": LANGUAGE_NAMES,
+            "large_text": large_text(),
+        }
