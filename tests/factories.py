@@ -1,0 +1,66 @@
+"""Make people, communities, units and memberships for tests, through the services."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+from deliberation.accounts import services as accounts
+from deliberation.accounts.models import User
+from deliberation.communities import services as communities
+from deliberation.communities.models import Community, Membership, MembershipStatus, Role, RoleGrant, Unit
+from deliberation.extensions import db
+
+PASSWORD = "password123"
+_seq = itertools.count(1)
+
+
+def make_user(name: str | None = None, contact: str | None = None, password: str = PASSWORD) -> User:
+    n = next(_seq)
+    return accounts.register(
+        display_name=name or f"居民{n}", contact=contact or f"1390000{n:04d}", password=password
+    )
+
+
+def make_community(slug: str | None = None, name: str | None = None, admin: User | None = None) -> Community:
+    n = next(_seq)
+    admin = admin or make_user(f"管理员{n}")
+    return communities.create_community(name=name or f"测试社区{n}", slug=slug or f"test-{n}", admin=admin)
+
+
+def admin_of(community: Community) -> User:
+    grant = db.session.scalar(
+        db.select(RoleGrant).where(RoleGrant.community_id == community.id, RoleGrant.role == Role.ADMIN)
+    )
+    return db.session.get(User, grant.user_id)
+
+
+def make_unit(community: Community, label: str = "1-1-101", area: str = "90.00") -> Unit:
+    building, entrance, room = label.split("-")
+    unit = Unit(community_id=community.id, building=building, entrance=entrance, room=room, floor_area=Decimal(area))
+    db.session.add(unit)
+    db.session.commit()
+    return unit
+
+
+def make_member(
+    community: Community,
+    *roles: Role | str,
+    name: str | None = None,
+    owns: tuple[Unit, ...] = (),
+    status: str = MembershipStatus.VERIFIED,
+) -> User:
+    """A member with the given granted roles (chair, expert, legal, staff, admin) and units."""
+    user = make_user(name)
+    membership = Membership(
+        community_id=community.id, user_id=user.id, status=status,
+        claimed_building="1", claimed_entrance="1", claimed_room="101",
+    )
+    db.session.add(membership)
+    db.session.commit()
+    admin = admin_of(community)
+    for role in roles:
+        communities.grant_role(actor=admin, community=community, user_id=user.id, role=str(role))
+    for unit in owns:
+        communities.link_owner(actor=admin, community=community, unit_id=unit.id, user_id=user.id)
+    return user
