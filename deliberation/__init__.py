@@ -44,14 +44,20 @@ def create_app(config: dict | None = None) -> Flask:
     init_security(app)
 
     from .accounts.views import bp as accounts_bp
+    from .agenda.views import bp as agenda_bp
     from .audit.views import bp as audit_bp
     from .communities.views import bp as communities_bp
+    from .discussion.views import bp as discussion_bp
+    from .notifications.views import bp as notifications_bp
     from .site import bp as site_bp
 
-    app.register_blueprint(site_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(communities_bp)
-    app.register_blueprint(audit_bp)
+    for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, notifications_bp):
+        app.register_blueprint(blueprint)
+
+    from .realtime import last_event_id, register_socket_handlers
+
+    register_socket_handlers()
+    app.jinja_env.globals["live_last_id"] = last_event_id
 
     from .errors import register_error_handlers
 

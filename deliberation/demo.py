@@ -14,7 +14,7 @@ from .accounts.models import User
 from .communities import services as communities
 from .communities.models import Community, Role
 
-DEMO_PASSWORD = "demo1234"
+DEMO_PASSWORD = "demo1234"  # noqa: S105 - the published demo password (README)
 
 # (contact, name, roles granted, units owned)
 PEOPLE = [
@@ -100,7 +100,7 @@ def load_demo() -> str:
     )
     communities.import_units(
         actor=heping_admin, community=heping,
-        data=io.BytesIO("building,unit,room,area\nA,1,101,88.00\nA,1,102,92.50\nB,1,101,120.00\n".encode()).read(),
+        data=io.BytesIO(b"building,unit,room,area\nA,1,101,88.00\nA,1,102,92.50\nB,1,101,120.00\n").read(),
     )
     return (
         f"Loaded {sunshine.name} (/c/{sunshine.slug}/) and {heping.name} (/c/{heping.slug}/). "

@@ -13,12 +13,12 @@ def wants_fragment() -> bool:
     return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
 
 
-def render(template: str, block: str | None = None, status: int = 200, **context):
+def render(template: str, block: str | None = None, *, status_code: int = 200, **context):
     """Render ``template``; answer an htmx request with just ``block`` of it."""
     if block and wants_fragment():
         body = render_block(template, block, **context)
     else:
         body = render_template(template, **context)
-    response = make_response(body, status)
+    response = make_response(body, status_code)
     response.vary.add("HX-Request")
     return response

@@ -33,7 +33,10 @@ class RegisterForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    contact = StringField(_l("Phone number or email"), validators=[DataRequired(_l("Please enter a phone number or an email address."))])
+    contact = StringField(
+        _l("Phone number or email"),
+        validators=[DataRequired(_l("Please enter a phone number or an email address."))],
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Please enter your password."))])
 
 

@@ -44,7 +44,7 @@ def register():
             log_in(user)
             flash(_("Welcome, %(name)s! Next, join your community.", name=user.display_name), "success")
             return redirect(url_for("site.home"), 303)
-    return render("accounts/register.html", form=form, status=400 if form.errors else 200)
+    return render("accounts/register.html", form=form, status_code=400 if form.errors else 200)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -61,7 +61,7 @@ def login():
         else:
             log_in(user)
             return redirect(safe_next(request.args.get("next")) or url_for("site.home"), 303)
-    return render("accounts/login.html", form=form, status=400 if form.errors else 200)
+    return render("accounts/login.html", form=form, status_code=400 if form.errors else 200)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -94,4 +94,4 @@ def change_password():
         else:
             flash(_("Your password was changed. Other devices have been logged out."), "success")
             return redirect(url_for("accounts.account"), 303)
-    return render("accounts/password.html", form=form, status=400 if form.errors else 200)
+    return render("accounts/password.html", form=form, status_code=400 if form.errors else 200)

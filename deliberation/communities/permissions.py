@@ -24,6 +24,14 @@ POLICY: dict[str, frozenset[Role]] = {
     "accounts.manage": frozenset({Role.STAFF, Role.ADMIN}),
     "roles.grant": frozenset({Role.ADMIN}),
     "audit.read": frozenset({Role.ADMIN}),
+    "community.settings": frozenset({Role.STAFF, Role.ADMIN}),
+    "items.propose": ANY_MEMBER,
+    "items.support": ANY_MEMBER,
+    "items.moderate": frozenset({Role.STAFF, Role.ADMIN}),
+    "items.advance": frozenset({Role.CHAIR, Role.STAFF, Role.ADMIN}),
+    "comments.post": ANY_MEMBER,
+    "comments.flag": ANY_MEMBER,
+    "comments.moderate": frozenset({Role.STAFF, Role.ADMIN}),
 }
 
 DENIED_MESSAGES = {
@@ -34,6 +42,14 @@ DENIED_MESSAGES = {
     "accounts.manage": _l("Only community staff can create accounts for residents."),
     "roles.grant": _l("Only a community admin can change roles."),
     "audit.read": _l("Only a community admin can read the audit log."),
+    "community.settings": _l("Only community staff can change the community's settings."),
+    "items.propose": _l("Only verified members of this community can propose agenda items."),
+    "items.support": _l("Only verified members of this community can support agenda items."),
+    "items.moderate": _l("Only community staff can accept, reject or merge agenda items."),
+    "items.advance": _l("Only a meeting chair or staff can move an item along."),
+    "comments.post": _l("Only verified members of this community can take part in the discussion."),
+    "comments.flag": _l("Only verified members of this community can flag comments."),
+    "comments.moderate": _l("Only community staff can hide or restore comments."),
 }
 
 

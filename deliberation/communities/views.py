@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from ..errors import DomainError
 from ..forms import show_error
@@ -57,7 +58,7 @@ def join(slug: str):
             flash(_("Your request was sent. Staff will check it and you will see the result here."), "success")
             return redirect(url_for("communities.show", slug=slug), 303)
     return render("communities/join.html", community=community, membership=membership, form=form,
-                  status=400 if form.errors else 200)
+                  status_code=400 if form.errors else 200)
 
 
 # ---------------------------------------------------------------- members (staff)
@@ -91,7 +92,7 @@ def members(slug: str):
     )
 
 
-def _membership_row(community, membership, reject_form=None, status=200):
+def _membership_row(community, membership, reject_form=None, status_code=200):
     return render(
         "communities/_membership_row.html",
         community=community,
@@ -100,7 +101,7 @@ def _membership_row(community, membership, reject_form=None, status=200):
         grantable=GRANTABLE_ROLES,
         action_form=ActionForm(),
         reject_form=reject_form or RejectForm(formdata=None),
-        status=status,
+        status_code=status_code,
     )
 
 
@@ -134,10 +135,10 @@ def reject(slug: str, membership_id: int):
                 return _membership_row(community, membership)
             flash(_("The request of %(name)s was not accepted.", name=membership.user.display_name), "info")
             return redirect(url_for("communities.members", slug=slug), 303)
-    status = 400 if form.errors else 200
+    status_code = 400 if form.errors else 200
     if request.method == "POST" and request.headers.get("HX-Request"):
-        return _membership_row(community, membership, reject_form=form, status=status)
-    return render("communities/reject.html", community=community, m=membership, form=form, status=status)
+        return _membership_row(community, membership, reject_form=form, status_code=status_code)
+    return render("communities/reject.html", community=community, m=membership, form=form, status_code=status_code)
 
 
 @bp.route("/members/<int:user_id>/roles", methods=["POST"])
@@ -173,7 +174,7 @@ def new_managed_account(slug: str):
             flash(_("%(name)s is registered. Staff can now act for them.", name=user.display_name), "success")
             return redirect(url_for("communities.members", slug=slug, status="verified"), 303)
     return render("communities/managed_new.html", community=community, form=form,
-                  status=400 if form.errors else 200)
+                  status_code=400 if form.errors else 200)
 
 
 # ---------------------------------------------------------------- units (staff)
@@ -203,7 +204,7 @@ def import_units(slug: str):
             flash(_("%(n)d units were imported.", n=result.created), "success")
             return redirect(url_for("communities.units", slug=slug), 303)
     return render("communities/units_import.html", community=community, form=form, result=result,
-                  status=400 if (form.errors or (result and result.errors)) else 200)
+                  status_code=400 if (form.errors or (result and result.errors)) else 200)
 
 
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
@@ -214,8 +215,9 @@ def unit(slug: str, unit_id: int):
     the_unit = services.unit_in(community, unit_id)
     form = LinkOwnerForm()
     members = services.verified_members(community)
-    form.user_id.choices = [(0, "—")] + [(u.id, f"{u.display_name} ({u.contact or _('managed account')})")
-                                         for u in members]
+    form.user_id.choices = [SelectChoice(0, "—")] + [
+        SelectChoice(u.id, f"{u.display_name} ({u.contact or _('managed account')})") for u in members
+    ]
     if form.validate_on_submit():
         try:
             services.link_owner(actor=current_user, community=community, unit_id=unit_id, user_id=form.user_id.data)
@@ -225,7 +227,7 @@ def unit(slug: str, unit_id: int):
             flash(_("Owner linked to %(unit)s.", unit=the_unit.label), "success")
             return redirect(url_for("communities.unit", slug=slug, unit_id=unit_id), 303)
     return render("communities/unit.html", community=community, unit=the_unit, form=form, action_form=ActionForm(),
-                  status=400 if form.errors else 200)
+                  status_code=400 if form.errors else 200)
 
 
 @bp.route("/units/<int:unit_id>/owners/<int:user_id>/remove", methods=["POST"])

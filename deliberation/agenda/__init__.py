@@ -1,0 +1,1 @@
+"""Agenda items (议题): drafting, submitting, supports, and the item lifecycle."""

@@ -1,0 +1,404 @@
+"""Agenda item operations. The lifecycle lives here and only here: every status change goes
+through ``_move``, which checks ``TRANSITIONS``, records a timeline event and announces it."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import realtime
+from ..accounts.models import User
+from ..audit.services import record
+from ..communities.models import Community
+from ..communities.permissions import can, require
+from ..errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import DISCUSSABLE, PUBLIC_STATUSES, TRANSITIONS, AgendaItem, Category, ItemEvent, ItemStatus, Support
+
+TITLE_MAX = 120
+BODY_MAX = 20000
+REASON_MAX = 1000
+THRESHOLD_MAX = 10000
+
+DEFAULT_CATEGORIES = [
+    ("parking", "停车"),
+    ("environment", "环境"),
+    ("safety", "安全"),
+    ("facilities", "设施"),
+    ("conventions", "公约"),
+    ("other", "其他"),
+]
+
+SORTS = ("newest", "supported", "discussed")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def categories(community: Community) -> list[Category]:
+    """The community's categories; the default six are created the first time they are needed."""
+    found = list(
+        db.session.scalars(select(Category).where(Category.community_id == community.id).order_by(Category.position))
+    )
+    if found:
+        return found
+    for position, (key, name) in enumerate(DEFAULT_CATEGORIES):
+        db.session.add(Category(community_id=community.id, key=key, name=name, position=position))
+    try:
+        db.session.commit()
+    except IntegrityError:  # another request created them first
+        db.session.rollback()
+    return list(
+        db.session.scalars(select(Category).where(Category.community_id == community.id).order_by(Category.position))
+    )
+
+
+def can_read(user: User | None, item: AgendaItem) -> bool:
+    if item.status in PUBLIC_STATUSES:
+        return True
+    return user is not None and getattr(user, "id", None) == item.author_id
+
+
+@realtime.room_reader("item")
+def _item_room_reader(user, item_id: int) -> bool:
+    item = db.session.get(AgendaItem, item_id)
+    return item is not None and can_read(user, item)
+
+
+def get_item(*, community: Community, item_id: int, viewer: User | None) -> AgendaItem:
+    item = db.session.scalar(
+        select(AgendaItem).where(AgendaItem.id == item_id, AgendaItem.community_id == community.id)
+    )
+    if item is None or not can_read(viewer, item):
+        raise NotFound(_l("That agenda item does not exist in this community."))
+    return item
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_items(
+    *,
+    community: Community,
+    viewer: User | None,
+    status: str | None = None,
+    category_key: str | None = None,
+    sort: str = "newest",
+    q: str = "",
+    page: int = 1,
+    per_page: int = 20,
+    mine: bool = False,
+    author_id: int | None = None,
+):
+    """Public items (and the viewer's own drafts when ``mine``), filtered, sorted, paginated.
+    Search is a substring match, which is what finds Chinese words without a tokenizer."""
+    query = select(AgendaItem).where(AgendaItem.community_id == community.id)
+    if mine and viewer is not None and getattr(viewer, "id", None):
+        query = query.where(AgendaItem.author_id == viewer.id)
+    else:
+        query = query.where(AgendaItem.status != ItemStatus.DRAFT)
+    if author_id is not None:
+        query = query.where(AgendaItem.author_id == author_id)
+    if status and status in ItemStatus.__members__.values():
+        query = query.where(AgendaItem.status == status)
+    if category_key:
+        query = query.join(Category, Category.id == AgendaItem.category_id).where(Category.key == category_key)
+    q = (q or "").strip()
+    if q:
+        like = f"%{_escape_like(q)}%"
+        query = query.where(or_(AgendaItem.title.like(like, escape="\\"), AgendaItem.body.like(like, escape="\\")))
+    order = {
+        "supported": (AgendaItem.support_count.desc(), AgendaItem.id.desc()),
+        "discussed": (AgendaItem.comment_count.desc(), AgendaItem.id.desc()),
+    }.get(sort, (AgendaItem.id.desc(),))
+    return db.paginate(query.order_by(*order), page=page, per_page=per_page, error_out=False, count=True)
+
+
+def status_counts(community: Community) -> dict[str, int]:
+    rows = db.session.execute(
+        select(AgendaItem.status, func.count(AgendaItem.id))
+        .where(AgendaItem.community_id == community.id, AgendaItem.status != ItemStatus.DRAFT)
+        .group_by(AgendaItem.status)
+    )
+    return dict(rows.all())
+
+
+def has_supported(user: User | None, item: AgendaItem) -> bool:
+    if user is None or not getattr(user, "id", None):
+        return False
+    return db.session.scalar(
+        select(Support.id).where(Support.item_id == item.id, Support.user_id == user.id)
+    ) is not None
+
+
+def recent_supporters(item: AgendaItem, limit: int = 12) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).join(Support, Support.user_id == User.id).where(Support.item_id == item.id)
+            .order_by(Support.id.desc()).limit(limit)
+        )
+    )
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _item_in(community: Community, item_id: int) -> AgendaItem:
+    item = db.session.scalar(
+        select(AgendaItem).where(AgendaItem.id == item_id, AgendaItem.community_id == community.id)
+    )
+    if item is None:
+        raise NotFound(_l("That agenda item does not exist in this community."))
+    return item
+
+
+def _clean_item_fields(community: Community, title: str, body: str, category_id) -> tuple[str, str, Category]:
+    title = " ".join((title or "").split())
+    body = (body or "").strip()
+    if not title:
+        raise ValidationError(_l("Please give the item a title."), field="title")
+    if len(title) > TITLE_MAX:
+        raise ValidationError(_l("The title must be at most %(n)d characters.", n=TITLE_MAX), field="title")
+    if len(body) > BODY_MAX:
+        raise ValidationError(_l("The description must be at most %(n)d characters.", n=BODY_MAX), field="body")
+    try:
+        category_id = int(category_id)
+    except (TypeError, ValueError):
+        category_id = None
+    category = db.session.scalar(
+        select(Category).where(Category.id == category_id, Category.community_id == community.id)
+    ) if category_id else None
+    if category is None:
+        raise ValidationError(_l("Please choose a category."), field="category_id")
+    return title, body, category
+
+
+def save_draft(
+    *, actor: User, community: Community, title: str, body: str, category_id, item_id: int | None = None
+) -> AgendaItem:
+    """Create a draft, or update the actor's own draft."""
+    require(actor, community, "items.propose")
+    title, body, category = _clean_item_fields(community, title, body, category_id)
+    if item_id is None:
+        item = AgendaItem(community_id=community.id, author_id=actor.id, status=ItemStatus.DRAFT,
+                          title=title, body=body, category_id=category.id)
+        db.session.add(item)
+        db.session.flush()
+        db.session.add(ItemEvent(item_id=item.id, actor_id=actor.id, from_status=None, to_status=ItemStatus.DRAFT))
+    else:
+        item = _item_in(community, item_id)
+        if item.author_id != actor.id:
+            raise PermissionDenied(_l("Only the author can edit this draft."))
+        if item.status != ItemStatus.DRAFT:
+            raise InvalidTransition(_l("A submitted item can no longer be edited."))
+    item.title, item.body, item.category_id = title, body, category.id
+    item.updated_at = utcnow()
+    db.session.commit()
+    return item
+
+
+def _move(item: AgendaItem, to: ItemStatus, *, actor: User | None, note: str = "") -> None:
+    """The one place an item's status changes. Conditional on the status we read, so two
+    racing changes cannot both apply."""
+    if to not in TRANSITIONS[ItemStatus(item.status)]:
+        raise InvalidTransition(_l("This item cannot move from “%(a)s” to “%(b)s”.",
+                                   a=STATUS_LABELS[item.status], b=STATUS_LABELS[to]))
+    now = utcnow()
+    values = {"status": to, "updated_at": now}
+    if to == ItemStatus.SUBMITTED:
+        values["submitted_at"] = now
+    changed = db.session.execute(
+        update(AgendaItem).where(AgendaItem.id == item.id, AgendaItem.status == item.status).values(**values)
+    ).rowcount
+    if changed != 1:
+        db.session.rollback()
+        raise Conflict()
+    db.session.add(ItemEvent(item_id=item.id, actor_id=actor.id if actor else None, from_status=item.status,
+                             to_status=to, note=note))
+
+
+def _announce_status(item: AgendaItem) -> None:
+    db.session.refresh(item)
+    realtime.announce(
+        f"item:{item.id}", "item.status_changed",
+        render=lambda: render_template("agenda/_status.html", item=item),
+        target=f"#item-status-{item.id}",
+    )
+
+
+def submit_item(*, actor: User, community: Community, item_id: int) -> AgendaItem:
+    require(actor, community, "items.propose")
+    item = _item_in(community, item_id)
+    if item.author_id != actor.id:
+        raise PermissionDenied(_l("Only the author can submit this item."))
+    _move(item, ItemStatus.SUBMITTED, actor=actor)
+    db.session.commit()
+    _announce_status(item)
+    return item
+
+
+def withdraw_item(*, actor: User, community: Community, item_id: int, reason: str = "") -> AgendaItem:
+    item = _item_in(community, item_id)
+    if item.author_id != actor.id:
+        raise PermissionDenied(_l("Only the author can withdraw this item."))
+    _move(item, ItemStatus.WITHDRAWN, actor=actor, note=(reason or "").strip()[:REASON_MAX])
+    item.status_reason = (reason or "").strip()[:REASON_MAX]
+    db.session.commit()
+    _announce_status(item)
+    return item
+
+
+def support_item(*, actor: User, community: Community, item_id: int) -> AgendaItem:
+    """Support an item once. Reaching the community's threshold accepts it automatically."""
+    require(actor, community, "items.support")
+    item = _item_in(community, item_id)
+    if item.status != ItemStatus.SUBMITTED:
+        raise InvalidTransition(_l("Supports are collected only while an item waits to be accepted."))
+    if item.author_id == actor.id:
+        raise InvalidTransition(_l("You proposed this item; your support is already counted as its author."))
+    db.session.add(Support(item_id=item.id, user_id=actor.id))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_l("You already support this item.")) from None
+    db.session.execute(
+        update(AgendaItem).where(AgendaItem.id == item.id).values(support_count=AgendaItem.support_count + 1)
+    )
+    db.session.commit()
+    db.session.refresh(item)
+    accepted = False
+    if item.support_count >= community.support_threshold and item.status == ItemStatus.SUBMITTED:
+        try:
+            _move(item, ItemStatus.ACCEPTED, actor=None,
+                  note=str(_l("Reached %(n)d supports.", n=community.support_threshold)))
+            db.session.commit()
+            accepted = True
+        except (Conflict, InvalidTransition):
+            db.session.rollback()  # a racing support (or staff) accepted it first
+    realtime.announce(
+        f"item:{item.id}", "item.supported",
+        render=lambda: render_template("agenda/_support_count.html", item=item),
+        target=f"#support-count-{item.id}",
+    )
+    if accepted:
+        _announce_status(item)
+    return item
+
+
+def accept_item(*, actor: User, community: Community, item_id: int, note: str = "") -> AgendaItem:
+    require(actor, community, "items.moderate")
+    item = _item_in(community, item_id)
+    _move(item, ItemStatus.ACCEPTED, actor=actor, note=(note or "").strip()[:REASON_MAX])
+    db.session.commit()
+    _announce_status(item)
+    return item
+
+
+def reject_item(*, actor: User, community: Community, item_id: int, reason: str) -> AgendaItem:
+    require(actor, community, "items.moderate")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_l("Please give the reason; it stays visible on the item."), field="reason")
+    if len(reason) > REASON_MAX:
+        raise ValidationError(_l("The reason must be at most %(n)d characters.", n=REASON_MAX), field="reason")
+    item = _item_in(community, item_id)
+    _move(item, ItemStatus.REJECTED, actor=actor, note=reason)
+    item.status_reason = reason
+    db.session.commit()
+    _announce_status(item)
+    return item
+
+
+def merge_item(*, actor: User, community: Community, item_id: int, into_id, note: str = "") -> AgendaItem:
+    require(actor, community, "items.moderate")
+    item = _item_in(community, item_id)
+    try:
+        into_id = int(into_id)
+    except (TypeError, ValueError):
+        raise ValidationError(_l("Please give the number of the item to merge into."), field="into_id") from None
+    if into_id == item.id:
+        raise ValidationError(_l("An item cannot be merged into itself."), field="into_id")
+    target = db.session.scalar(
+        select(AgendaItem).where(AgendaItem.id == into_id, AgendaItem.community_id == community.id)
+    )
+    if target is None or target.status not in DISCUSSABLE:
+        raise ValidationError(_l("Merge into an open item of this community."), field="into_id")
+    _move(item, ItemStatus.MERGED, actor=actor, note=(note or "").strip()[:REASON_MAX])
+    item.merged_into_id = target.id
+    db.session.commit()
+    _announce_status(item)
+    return item
+
+
+def advance_item(*, actor: User | None, community: Community, item_id: int, to: str, note: str = "",
+                 system: bool = False) -> AgendaItem:
+    """Move an accepted item along (review, meeting, vote, decision, implementation).
+    Later components call this; ``system`` is for moves the app makes itself (a vote closing)."""
+    if not system:
+        require(actor, community, "items.advance")
+    try:
+        target = ItemStatus(to)
+    except ValueError:
+        raise ValidationError(_l("Unknown status.")) from None
+    if target in (ItemStatus.SUBMITTED, ItemStatus.WITHDRAWN, ItemStatus.REJECTED, ItemStatus.MERGED):
+        raise InvalidTransition(_l("Use the matching action for that change."))
+    item = _item_in(community, item_id)
+    _move(item, target, actor=actor, note=(note or "").strip()[:REASON_MAX])
+    db.session.commit()
+    _announce_status(item)
+    return item
+
+
+def set_support_threshold(*, actor: User, community: Community, threshold) -> Community:
+    require(actor, community, "community.settings")
+    try:
+        value = int(threshold)
+    except (TypeError, ValueError):
+        value = 0
+    if not 1 <= value <= THRESHOLD_MAX:
+        raise ValidationError(_l("Enter a whole number from 1 to %(n)d.", n=THRESHOLD_MAX), field="threshold")
+    community.support_threshold = value
+
+
+    record(actor=actor, action="community.threshold_set", community=community, threshold=value)
+    db.session.commit()
+    return community
+
+
+def may_support(user: User | None, community: Community, item: AgendaItem) -> bool:
+    return (
+        item.status == ItemStatus.SUBMITTED
+        and user is not None
+        and getattr(user, "id", None) != item.author_id
+        and can(user, community, "items.support")
+    )
+
+
+STATUS_LABELS = {
+    ItemStatus.DRAFT: _l("Draft"),
+    ItemStatus.SUBMITTED: _l("Collecting supports"),
+    ItemStatus.ACCEPTED: _l("On the agenda"),
+    ItemStatus.IN_REVIEW: _l("Being reviewed"),
+    ItemStatus.SCHEDULED: _l("Scheduled for a meeting"),
+    ItemStatus.VOTING: _l("Voting"),
+    ItemStatus.DECIDED: _l("Decided"),
+    ItemStatus.IMPLEMENTING: _l("Being carried out"),
+    ItemStatus.CLOSED: _l("Closed"),
+    ItemStatus.WITHDRAWN: _l("Withdrawn"),
+    ItemStatus.REJECTED: _l("Not accepted"),
+    ItemStatus.MERGED: _l("Merged"),
+}
+
+CATEGORY_LABELS = {
+    "parking": _l("Parking"),
+    "environment": _l("Environment"),
+    "safety": _l("Safety"),
+    "facilities": _l("Facilities"),
+    "conventions": _l("Conventions"),
+    "other": _l("Other"),
+}

@@ -1,0 +1,258 @@
+"""Agenda pages: the list, the item page with its discussion, drafting, and staff actions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from .. import realtime
+from ..communities.forms import ActionForm
+from ..communities.permissions import can, roles_of
+from ..communities.services import get_community, member_in
+from ..discussion import services as discussion
+from ..discussion.forms import CommentForm
+from ..errors import DomainError
+from ..forms import show_error
+from ..rendering import render
+from . import services
+from .forms import ItemForm, MergeForm, ReasonForm, SettingsForm
+from .models import AgendaItem, ItemStatus
+
+bp = Blueprint("agenda", __name__, url_prefix="/c/<slug>")
+
+
+@bp.app_context_processor
+def agenda_helpers():
+    return {"item_status_labels": services.STATUS_LABELS, "category_label": category_label}
+
+
+def category_label(category) -> str:
+    label = services.CATEGORY_LABELS.get(category.key)
+    return str(label) if label is not None else category.name
+
+
+def _viewer():
+    return current_user if current_user.is_authenticated else None
+
+
+def _page_arg() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+@bp.route("/items")
+def index(slug: str):
+    community = get_community(slug)
+    status = request.args.get("status") or ""
+    category = request.args.get("category") or ""
+    sort = request.args.get("sort") if request.args.get("sort") in services.SORTS else "newest"
+    q = (request.args.get("q") or "").strip()[:50]
+    mine = request.args.get("mine") == "1" and current_user.is_authenticated
+    page = services.list_items(community=community, viewer=_viewer(), status=status, category_key=category,
+                               sort=sort, q=q, page=_page_arg(), mine=mine)
+    return render(
+        "agenda/list.html", "item_list", community=community, page=page, status=status, category=category,
+        sort=sort, q=q, mine=mine, categories=services.categories(community),
+        counts=services.status_counts(community),
+    )
+
+
+def _category_choices(community):
+    return [SelectChoice(0, _("Choose a category"))] + [
+        SelectChoice(c.id, category_label(c)) for c in services.categories(community)
+    ]
+
+
+@bp.route("/items/new", methods=["GET", "POST"])
+@login_required
+def new(slug: str):
+    community = get_community(slug)
+    form = ItemForm()
+    form.category_id.choices = _category_choices(community)
+    if not can(current_user, community, "items.propose"):
+        return render("agenda/not_member.html", community=community, status_code=403)
+    if form.validate_on_submit():
+        try:
+            item = services.save_draft(actor=current_user, community=community, title=form.title.data,
+                                       body=form.body.data, category_id=form.category_id.data)
+            if request.form.get("submit_now") == "1":
+                services.submit_item(actor=current_user, community=community, item_id=item.id)
+                flash(_("Your item was submitted. Neighbours can now support it."), "success")
+            else:
+                flash(_("Draft saved. Only you can see it until you submit it."), "success")
+        except DomainError as err:
+            show_error(form, err)
+        else:
+            return redirect(url_for("agenda.show", slug=slug, item_id=item.id), 303)
+    return render("agenda/form.html", community=community, form=form, item=None,
+                  status_code=400 if form.errors else 200)
+
+
+@bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, item_id: int):
+    community = get_community(slug)
+    item = services.get_item(community=community, item_id=item_id, viewer=current_user)
+    if item.author_id != current_user.id or item.status != ItemStatus.DRAFT:
+        abort(403)
+    form = ItemForm(obj=item)
+    form.category_id.choices = _category_choices(community)
+    if form.validate_on_submit():
+        try:
+            services.save_draft(actor=current_user, community=community, title=form.title.data,
+                                body=form.body.data, category_id=form.category_id.data, item_id=item.id)
+            if request.form.get("submit_now") == "1":
+                services.submit_item(actor=current_user, community=community, item_id=item.id)
+                flash(_("Your item was submitted. Neighbours can now support it."), "success")
+            else:
+                flash(_("Draft saved. Only you can see it until you submit it."), "success")
+        except DomainError as err:
+            show_error(form, err)
+        else:
+            return redirect(url_for("agenda.show", slug=slug, item_id=item.id), 303)
+    return render("agenda/form.html", community=community, form=form, item=item,
+                  status_code=400 if form.errors else 200)
+
+
+def item_page_context(community, item: AgendaItem, comment_form=None) -> dict:
+    viewer = _viewer()
+    comments, children = discussion.thread(item)
+    return {
+        "community": community,
+        "item": item,
+        "viewer": viewer,
+        "viewer_roles": roles_of(viewer, community),
+        "supported": services.has_supported(viewer, item),
+        "may_support": services.may_support(viewer, community, item),
+        "supporters": services.recent_supporters(item),
+        "children": children,
+        "counts": discussion.stance_counts(item.id),
+        "comment_form": comment_form or CommentForm(formdata=None),
+        "may_comment": viewer is not None and can(viewer, community, "comments.post")
+        and item.status in discussion.DISCUSSABLE,
+        "last_event_id": realtime.last_event_id(),
+        "action_form": ActionForm(formdata=None),
+    }
+
+
+@bp.route("/items/<int:item_id>")
+def show(slug: str, item_id: int):
+    community = get_community(slug)
+    item = services.get_item(community=community, item_id=item_id, viewer=_viewer())
+    return render("agenda/show.html", **item_page_context(community, item))
+
+
+def _item_action(slug: str, item_id: int, action, success: str):
+    community = get_community(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        action(actor=current_user, community=community, item_id=item_id)
+    except DomainError as err:
+        flash(str(err.message), "error")
+        if err.status_code in (403, 404):
+            raise
+    else:
+        flash(success, "success")
+    if request.headers.get("HX-Request"):
+        item = services.get_item(community=community, item_id=item_id, viewer=_viewer())
+        return render("agenda/show.html", "item_actions", **item_page_context(community, item))
+    return redirect(url_for("agenda.show", slug=slug, item_id=item_id), 303)
+
+
+@bp.route("/items/<int:item_id>/submit", methods=["POST"])
+@login_required
+def submit(slug: str, item_id: int):
+    return _item_action(slug, item_id, services.submit_item,
+                        _("Your item was submitted. Neighbours can now support it."))
+
+
+@bp.route("/items/<int:item_id>/support", methods=["POST"])
+@login_required
+def support(slug: str, item_id: int):
+    return _item_action(slug, item_id, services.support_item, _("Thank you. Your support was counted."))
+
+
+@bp.route("/items/<int:item_id>/accept", methods=["POST"])
+@login_required
+def accept(slug: str, item_id: int):
+    return _item_action(slug, item_id, services.accept_item, _("The item is now on the agenda."))
+
+
+def _reason_action(slug: str, item_id: int, template: str, action, success: str, **extra):
+    community = get_community(slug)
+    item = services.get_item(community=community, item_id=item_id, viewer=_viewer())
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            action(actor=current_user, community=community, item_id=item_id, reason=form.reason.data)
+        except DomainError as err:
+            show_error(form, err)
+        else:
+            flash(success, "success")
+            return redirect(url_for("agenda.show", slug=slug, item_id=item_id), 303)
+    return render(template, community=community, item=item, form=form, status_code=400 if form.errors else 200, **extra)
+
+
+@bp.route("/items/<int:item_id>/reject", methods=["GET", "POST"])
+@login_required
+def reject(slug: str, item_id: int):
+    return _reason_action(slug, item_id, "agenda/reason.html", services.reject_item,
+                          _("The item was not accepted. The reason is shown on it."), kind="reject")
+
+
+@bp.route("/items/<int:item_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw(slug: str, item_id: int):
+    return _reason_action(slug, item_id, "agenda/reason.html", services.withdraw_item,
+                          _("You withdrew the item."), kind="withdraw")
+
+
+@bp.route("/items/<int:item_id>/merge", methods=["GET", "POST"])
+@login_required
+def merge(slug: str, item_id: int):
+    community = get_community(slug)
+    item = services.get_item(community=community, item_id=item_id, viewer=_viewer())
+    form = MergeForm()
+    if form.validate_on_submit():
+        try:
+            services.merge_item(actor=current_user, community=community, item_id=item_id,
+                                into_id=form.into_id.data, note=form.note.data)
+        except DomainError as err:
+            show_error(form, err)
+        else:
+            flash(_("The item was merged."), "success")
+            return redirect(url_for("agenda.show", slug=slug, item_id=item_id), 303)
+    return render("agenda/merge.html", community=community, item=item, form=form,
+                  status_code=400 if form.errors else 200)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings(slug: str):
+    community = get_community(slug)
+    form = SettingsForm(threshold=community.support_threshold)
+    if not can(current_user, community, "community.settings"):
+        abort(403)
+    if form.validate_on_submit():
+        try:
+            services.set_support_threshold(actor=current_user, community=community, threshold=form.threshold.data)
+        except DomainError as err:
+            show_error(form, err)
+        else:
+            flash(_("Settings saved."), "success")
+            return redirect(url_for("agenda.settings", slug=slug), 303)
+    return render("agenda/settings.html", community=community, form=form, status_code=400 if form.errors else 200)
+
+
+@bp.route("/people/<int:user_id>")
+def person(slug: str, user_id: int):
+    community = get_community(slug)
+    person = member_in(community, user_id)
+    authored = services.list_items(community=community, viewer=None, author_id=person.id, page=_page_arg())
+    return render("agenda/person.html", community=community, person=person, authored=authored,
+                  roles=roles_of(person, community))

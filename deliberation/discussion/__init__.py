@@ -1,0 +1,1 @@
+"""Live discussion threads on agenda items: nested replies with stances, edits, moderation."""

@@ -1,0 +1,190 @@
+"""Discussion endpoints: post and reply, edit, remove, flag, hide and restore, the flag queue."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..agenda.models import AgendaItem
+from ..agenda.services import get_item
+from ..agenda.views import item_page_context
+from ..communities.forms import ActionForm
+from ..communities.services import get_community
+from ..errors import DomainError
+from ..extensions import db
+from ..forms import show_error
+from ..rendering import render
+from . import services
+from .forms import STANCES, CommentForm, EditCommentForm, FlagForm, HideForm
+
+bp = Blueprint("discussion", __name__, url_prefix="/c/<slug>")
+
+
+@bp.app_context_processor
+def discussion_helpers():
+    return {"can_edit_comment": services.can_edit, "render_comment": services.render_comment_body,
+            "stances": STANCES}
+
+
+def _item_url(slug: str, item_id: int, comment_id: int | None = None) -> str:
+    anchor = f"comment-{comment_id}" if comment_id else "discussion"
+    return url_for("agenda.show", slug=slug, item_id=item_id, _anchor=anchor)
+
+
+@bp.route("/items/<int:item_id>/comments", methods=["POST"])
+@login_required
+def post(slug: str, item_id: int):
+    community = get_community(slug)
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            parent_id = int(form.parent_id.data) if form.parent_id.data else None
+        except ValueError:
+            parent_id = None
+        try:
+            comment = services.post_comment(
+                actor=current_user, community=community, item_id=item_id, body=form.body.data,
+                stance=form.stance.data or None, parent_id=parent_id, client_token=form.client_token.data,
+            )
+        except DomainError as err:
+            if err.status_code in (403, 404):
+                raise
+            show_error(form, err)
+        else:
+            if request.headers.get("HX-Request"):
+                # The comment itself arrives through the live event; answer with a fresh form.
+                item = db.session.get(AgendaItem, item_id)
+                return render("discussion/_form.html", community=community, item=item,
+                              comment_form=CommentForm(formdata=None), parent=None)
+            return redirect(_item_url(slug, item_id, comment.id), 303)
+    item = get_item(community=community, item_id=item_id, viewer=current_user)
+    if request.headers.get("HX-Request"):
+        return render("discussion/_form.html", community=community, item=item, comment_form=form, parent=None,
+                      status_code=400)
+    # Without JavaScript: the whole page again, with the typed text and the message.
+    return render("agenda/show.html", status_code=400, **item_page_context(community, item, comment_form=form))
+
+
+@bp.route("/items/<int:item_id>/comments/<int:comment_id>/reply")
+@login_required
+def reply_form(slug: str, item_id: int, comment_id: int):
+    community = get_community(slug)
+    item = get_item(community=community, item_id=item_id, viewer=current_user)
+    parent = services.comment_in(community, comment_id)
+    if parent.item_id != item.id:
+        abort(404)
+    form = CommentForm(formdata=None, parent_id=parent.id)
+    return render("discussion/reply.html", "reply_form", community=community, item=item, parent=parent,
+                  comment_form=form)
+
+
+@bp.route("/comments/<int:comment_id>/actions")
+def actions(slug: str, comment_id: int):
+    """The personal controls of one comment (edit, remove, flag, moderate): never broadcast."""
+    community = get_community(slug)
+    comment = services.comment_in(community, comment_id)
+    item = db.session.get(AgendaItem, comment.item_id)
+    viewer = current_user if current_user.is_authenticated else None
+    return render("discussion/_actions.html", community=community, item=item, c=comment, viewer=viewer)
+
+
+@bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, comment_id: int):
+    community = get_community(slug)
+    comment = services.comment_in(community, comment_id)
+    form = EditCommentForm(obj=comment)
+    if form.validate_on_submit():
+        try:
+            services.edit_comment(actor=current_user, community=community, comment_id=comment_id,
+                                  body=form.body.data)
+        except DomainError as err:
+            if err.status_code in (403, 404):
+                raise
+            show_error(form, err)
+        else:
+            return redirect(_item_url(slug, comment.item_id, comment.id), 303)
+    elif request.method == "GET" and not services.can_edit(current_user, comment):
+        flash(_("Comments can be edited for 15 minutes after posting."), "info")
+        return redirect(_item_url(slug, comment.item_id, comment.id), 303)
+    return render("discussion/edit.html", community=community, c=comment, form=form,
+                  status_code=400 if form.errors else 200)
+
+
+@bp.route("/comments/<int:comment_id>/remove", methods=["POST"])
+@login_required
+def remove(slug: str, comment_id: int):
+    community = get_community(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    comment = services.remove_comment(actor=current_user, community=community, comment_id=comment_id)
+    flash(_("Your comment was removed. Replies to it stay in place."), "info")
+    return redirect(_item_url(slug, comment.item_id, comment.id), 303)
+
+
+@bp.route("/comments/<int:comment_id>/flag", methods=["GET", "POST"])
+@login_required
+def flag(slug: str, comment_id: int):
+    community = get_community(slug)
+    comment = services.comment_in(community, comment_id)
+    form = FlagForm()
+    if form.validate_on_submit():
+        services.flag_comment(actor=current_user, community=community, comment_id=comment_id,
+                              reason=form.reason.data)
+        flash(_("Thank you. Staff will look at this comment."), "success")
+        return redirect(_item_url(slug, comment.item_id, comment.id), 303)
+    return render("discussion/flag.html", community=community, c=comment, form=form)
+
+
+@bp.route("/comments/<int:comment_id>/hide", methods=["GET", "POST"])
+@login_required
+def hide(slug: str, comment_id: int):
+    community = get_community(slug)
+    comment = services.comment_in(community, comment_id)
+    form = HideForm()
+    if form.validate_on_submit():
+        try:
+            services.hide_comment(actor=current_user, community=community, comment_id=comment_id,
+                                  reason=form.reason.data)
+        except DomainError as err:
+            if err.status_code in (403, 404):
+                raise
+            show_error(form, err)
+        else:
+            flash(_("The comment is hidden."), "success")
+            return redirect(request.args.get("back") == "queue" and url_for("discussion.queue", slug=slug)
+                            or _item_url(slug, comment.item_id, comment.id), 303)
+    return render("discussion/hide.html", community=community, c=comment, form=form,
+                  status_code=400 if form.errors else 200)
+
+
+@bp.route("/comments/<int:comment_id>/restore", methods=["POST"])
+@login_required
+def restore(slug: str, comment_id: int):
+    community = get_community(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    comment = services.restore_comment(actor=current_user, community=community, comment_id=comment_id)
+    flash(_("The comment is shown again."), "success")
+    return redirect(_item_url(slug, comment.item_id, comment.id), 303)
+
+
+@bp.route("/comments/<int:comment_id>/dismiss", methods=["POST"])
+@login_required
+def dismiss(slug: str, comment_id: int):
+    community = get_community(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    services.dismiss_flags(actor=current_user, community=community, comment_id=comment_id)
+    flash(_("The flags were dismissed; the comment stays."), "info")
+    return redirect(url_for("discussion.queue", slug=slug), 303)
+
+
+@bp.route("/moderation")
+@login_required
+def queue(slug: str):
+    community = get_community(slug)
+    comments = services.flag_queue(actor=current_user, community=community)
+    return render("discussion/queue.html", community=community, comments=comments,
+                  flags={c.id: services.open_flags(c) for c in comments}, action_form=ActionForm())

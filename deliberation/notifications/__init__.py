@@ -1,0 +1,1 @@
+"""In-app notifications, shared by every component (mentions, reviews, votes, ...)."""

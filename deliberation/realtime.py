@@ -1,0 +1,147 @@
+"""Live updates: the one place that emits to Socket.IO rooms.
+
+Services call ``announce`` *after* they commit. Each event gets a monotonic id (a row in
+``live_events``) and carries a fragment rendered for the public — once per language, into the
+room of that language — plus where it goes in the page. A client that reconnects sends the
+last id it applied and receives exactly what it missed from the stored events; it ignores ids
+it already has, so nothing is applied twice.
+
+Room names are ``<kind>:<id>`` (``item:7``, ``user:3``); a socket joins ``<kind>:<id>|<locale>``.
+Who may join a room is decided by the readers registered in ``ROOM_READERS`` (one per kind).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask import current_app, request
+from flask_babel import force_locale
+from flask_login import current_user
+from flask_socketio import emit, join_room, leave_room
+from sqlalchemy import JSON, String, delete, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db, socketio
+from .timeutil import utcnow
+
+LANGUAGES = ("zh_CN", "en")
+REPLAY_LIMIT = 1000
+KEEP_EVENTS = timedelta(days=2)
+
+
+class LiveEvent(db.Model):
+    __tablename__ = "live_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# kind -> function(user, id) -> bool: may this user (or anonymous None) read this room?
+ROOM_READERS: dict[str, Callable[[object, int], bool]] = {}
+
+
+def room_reader(kind: str):
+    def register(func: Callable[[object, int], bool]):
+        ROOM_READERS[kind] = func
+        return func
+
+    return register
+
+
+@room_reader("user")
+def _own_user_room(user, user_id: int) -> bool:
+    return user is not None and getattr(user, "id", None) == user_id
+
+
+def announce(
+    room: str,
+    name: str,
+    *,
+    render: Callable[[], str] | None = None,
+    target: str | None = None,
+    swap: str = "outerHTML",
+    data: dict | None = None,
+) -> list[int]:
+    """Store and emit one event to ``room`` in every language. ``render`` returns the public
+    fragment; it is called under each language in turn. Returns the event ids."""
+    ids = []
+    events = []
+    for locale in LANGUAGES:
+        payload: dict = {"name": name, "data": data or {}}
+        if render is not None:
+            with force_locale(locale):
+                payload.update(html=render(), target=target, swap=swap)
+        event = LiveEvent(room=f"{room}|{locale}", name=name, payload=payload)
+        db.session.add(event)
+        events.append(event)
+    db.session.commit()
+    for event in events:
+        ids.append(event.id)
+        socketio.emit(name, {**event.payload, "id": event.id}, to=event.room)
+    if events[-1].id % 500 == 0:
+        _prune()
+    return ids
+
+
+def _prune() -> None:
+    db.session.execute(delete(LiveEvent).where(LiveEvent.created_at < utcnow() - KEEP_EVENTS))
+    db.session.commit()
+
+
+def last_event_id() -> int:
+    """The newest event id; pages embed it so a client can ask for anything after render."""
+    return db.session.scalar(select(func.max(LiveEvent.id))) or 0
+
+
+def _parse_room(room: str) -> tuple[str, int] | None:
+    kind, _, ident = (room or "").partition(":")
+    if kind not in ROOM_READERS or not ident.isdigit():
+        return None
+    return kind, int(ident)
+
+
+def register_socket_handlers() -> None:
+    @socketio.on("connect")
+    def on_connect(auth=None):
+        # Flask-SocketIO refuses other origins (cors_allowed_origins defaults to same-origin).
+        return True
+
+    @socketio.on("join")
+    def on_join(message):
+        message = message if isinstance(message, dict) else {}
+        parsed = _parse_room(str(message.get("room", "")))
+        locale = message.get("locale") if message.get("locale") in LANGUAGES else LANGUAGES[0]
+        if parsed is None:
+            return {"ok": False, "error": "unknown room"}
+        kind, ident = parsed
+        user = current_user if current_user.is_authenticated else None
+        if not ROOM_READERS[kind](user, ident):
+            current_app.logger.info("socket %s refused room %s", request.sid, message.get("room"))
+            return {"ok": False, "error": "forbidden"}
+        room = f"{kind}:{ident}|{locale}"
+        join_room(room)
+        try:
+            since = int(message.get("last_id") or 0)
+        except (TypeError, ValueError):
+            since = 0
+        missed = db.session.scalars(
+            select(LiveEvent).where(LiveEvent.room == room, LiveEvent.id > since).order_by(LiveEvent.id)
+            .limit(REPLAY_LIMIT)
+        ).all()
+        for event in missed:
+            emit(event.name, {**event.payload, "id": event.id, "replayed": True})
+        db.session.remove()
+        return {"ok": True, "room": f"{kind}:{ident}", "replayed": len(missed)}
+
+    @socketio.on("leave")
+    def on_leave(message):
+        message = message if isinstance(message, dict) else {}
+        parsed = _parse_room(str(message.get("room", "")))
+        if parsed:
+            for locale in LANGUAGES:
+                leave_room(f"{parsed[0]}:{parsed[1]}|{locale}")
+        return {"ok": True}
