@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import inspect, select
 
 from .extensions import db
@@ -29,7 +29,9 @@ def register_cli(app: Flask) -> None:
             return
         if not database_is_empty():
             raise click.ClickException("The database is not empty. Use a fresh database for the demo.")
-        summary = load_demo()
+        # Services render fragments and links; give them a request to render in.
+        with current_app.test_request_context("/"):
+            summary = load_demo()
         click.echo(summary)
 
     community_cli = click.Group("community", help="Create communities.")

@@ -10,6 +10,8 @@ import io
 from decimal import Decimal
 
 from .accounts import services as accounts
+from .agenda import services as agenda
+from .discussion import services as discussion
 from .accounts.models import User
 from .communities import services as communities
 from .communities.models import Community, Role
@@ -93,6 +95,8 @@ def load_demo() -> str:
     unit = communities.find_unit(sunshine, *MANAGED[1])
     communities.link_owner(actor=people["13800000002"], community=sunshine, unit_id=unit.id, user_id=grandma.id)
 
+    _demo_agenda(sunshine, people)
+
     # A second community on the same deployment, with its own admin and units.
     heping_admin = _register("13900000001", "和平社区管理员")
     heping = communities.create_community(
@@ -106,3 +110,62 @@ def load_demo() -> str:
         f"Loaded {sunshine.name} (/c/{sunshine.slug}/) and {heping.name} (/c/{heping.slug}/). "
         f"Log in as 13800000001 (admin) … 13800000013, password {DEMO_PASSWORD}."
     )
+
+
+ITEMS = [
+    # (author, category, title, body, supporters, status action)
+    ("13800000010", "parking", "东侧消防通道旁的空地改为夜间共享停车",
+     "小区车位紧张，晚上很多车停在消防通道上。\n\n**建议**：把东门内侧的空地划出 12 个夜间共享车位"
+     "（19:00—次日 7:00），白天恢复为活动场地。\n\n- 需要画线和安装 2 块指示牌\n- 费用从公共收益中支出",
+     ["13800000011", "13800000012", "13800000013", "resident@example.com", "13800000003"], None),
+    ("13800000012", "conventions", "制定《阳光社区文明养犬公约》",
+     "最近几次有大型犬未牵绳在儿童游乐区附近活动。建议大家一起制定养犬公约：遛狗牵绳、及时清理粪便、"
+     "早晚高峰避开游乐区。", ["13800000010", "13800000011"], None),
+    ("13800000011", "environment", "垃圾分类投放点增加洗手池",
+     "投放厨余垃圾后没有地方洗手，建议在 2 号楼和 4 号楼投放点各加一个洗手池。", ["13800000013"], None),
+    ("13800000013", "safety", "3号楼楼道灯经常不亮", "晚上老人上下楼很危险，希望尽快检修并改成声控灯。",
+     [], "reject"),
+    ("resident@example.com", "facilities", "Add a bench near the north gate",
+     "Older neighbours wait for the bus at the north gate. A bench in the shade would help.", [], None),
+]
+
+
+def _demo_agenda(community: Community, people: dict[str, User]) -> None:
+    community.support_threshold = 5
+    cats = {c.key: c for c in agenda.categories(community)}
+    staff = people["13800000002"]
+    items = []
+    for author_key, cat, title, body, supporters, action in ITEMS:
+        author = people[author_key]
+        item = agenda.save_draft(actor=author, community=community, title=title, body=body,
+                                 category_id=cats[cat].id)
+        agenda.submit_item(actor=author, community=community, item_id=item.id)
+        for key in supporters:
+            agenda.support_item(actor=people[key], community=community, item_id=item.id)
+        if action == "reject":
+            agenda.reject_item(actor=staff, community=community, item_id=item.id,
+                               reason="楼道照明属于物业日常维修，已转物业处理（工单 2026-118），不需要上会表决。")
+        items.append(item)
+    draft_author = people["13800000011"]
+    agenda.save_draft(actor=draft_author, community=community, title="电动车充电桩收费标准（草稿）",
+                      body="还在整理各小区的收费对比……", category_id=cats["facilities"].id)
+
+    parking = items[0]
+    c1 = discussion.post_comment(actor=people["13800000011"], community=community, item_id=parking.id,
+                                 body="赞成。晚上消防通道被堵太危险了。", stance="for")
+    c2 = discussion.post_comment(actor=people["13800000013"], community=community, item_id=parking.id,
+                                 body="租户能不能也用这些车位？", stance="question")
+    discussion.post_comment(actor=people["13800000010"], community=community, item_id=parking.id,
+                            body="@张伟 可以的，按先到先停，不区分业主和租户。", stance=None, parent_id=c2.id)
+    discussion.post_comment(actor=people["13800000012"], community=community, item_id=parking.id,
+                            body="白天孩子们在那里玩，**早上 7 点**前一定要把车开走。", stance="neutral",
+                            parent_id=c1.id)
+    discussion.post_comment(actor=people["13800000004"], community=community, item_id=parking.id,
+                            body="从消防角度看，车位与消防通道之间要留出至少 4 米。", stance="neutral")
+    discussion.post_comment(actor=people["resident@example.com"], community=community, item_id=parking.id,
+                            body="I support this, as long as the night lighting is improved too.", stance="for")
+    dogs = items[1]
+    discussion.post_comment(actor=people["13800000013"], community=community, item_id=dogs.id,
+                            body="反对强制规定时间段，上班族只能早晚遛狗。", stance="against")
+    discussion.post_comment(actor=people["13800000010"], community=community, item_id=dogs.id,
+                            body="牵绳和清理粪便应该是底线。", stance="for")
