@@ -73,6 +73,12 @@ ERROR_HINTS = {
 }
 
 
+FALLBACK_500 = (
+    "<!doctype html><html lang=\"zh-Hans\"><meta charset=\"utf-8\"><title>500</title>"
+    "<h1>出错了 · Something went wrong</h1><p>请稍后再试。Please try again in a moment.</p></html>"
+)
+
+
 def render_error(status: int, message=None):
     status_key = status if status in ERROR_TITLES else (500 if status >= 500 else 400)
     return (
@@ -108,5 +114,9 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         from .extensions import db
 
-        db.session.rollback()
-        return render_error(500)
+        try:
+            db.session.rollback()
+            return render_error(500)
+        except Exception:  # the page itself needs the database; say it plainly instead
+            app.logger.exception("The error page could not be rendered")
+            return FALLBACK_500, 500, {"Content-Type": "text/html; charset=utf-8"}

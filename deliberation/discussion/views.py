@@ -153,8 +153,9 @@ def hide(slug: str, comment_id: int):
             show_error(form, err)
         else:
             flash(_("The comment is hidden."), "success")
-            return redirect(request.args.get("back") == "queue" and url_for("discussion.queue", slug=slug)
-                            or _item_url(slug, comment.item_id, comment.id), 303)
+            if request.args.get("back") == "queue":
+                return redirect(url_for("discussion.queue", slug=slug), 303)
+            return redirect(_item_url(slug, comment.item_id, comment.id), 303)
     return render("discussion/hide.html", community=community, c=comment, form=form,
                   status_code=400 if form.errors else 200)
 
