@@ -10,11 +10,11 @@ import io
 from decimal import Decimal
 
 from .accounts import services as accounts
-from .agenda import services as agenda
-from .discussion import services as discussion
 from .accounts.models import User
+from .agenda import services as agenda
 from .communities import services as communities
 from .communities.models import Community, Role
+from .discussion import services as discussion
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the published demo password (README)
 
