@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from flask import has_request_context, request
 from flask_babel import Babel
 from flask_htmx import HTMX
 from flask_limiter import Limiter
@@ -46,9 +47,26 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """WAL for concurrent readers, a busy timeout instead of 'database is locked', FKs on."""
     if isinstance(dbapi_connection, sqlite3.Connection):
+        # We emit BEGIN ourselves (below), so pysqlite must not.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def _expects_writes() -> bool:
+    """GET and HEAD requests only read; everything else (POST, sockets, CLI, tests) may write."""
+    return not (has_request_context() and request.method in ("GET", "HEAD"))
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:
+    """In WAL mode a transaction that reads first and writes later fails at once with
+    SQLITE_BUSY if another writer committed in between; the busy timeout does not help.
+    Transactions that may write therefore take the write lock up front (BEGIN IMMEDIATE)
+    and queue behind each other for up to the busy timeout; readers stay concurrent."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _expects_writes() else "BEGIN")

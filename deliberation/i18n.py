@@ -3,7 +3,7 @@ setting for logged-in people) overrides it. Large text is remembered the same wa
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
@@ -14,6 +14,8 @@ HTML_LANG = {"zh_CN": "zh-Hans", "en": "en"}
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "zh_CN"  # CLI and background work: the community's language
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGE_NAMES:
         return chosen
@@ -26,7 +28,7 @@ def select_locale() -> str:
 
 
 def large_text() -> bool:
-    return request.cookies.get(TEXT_COOKIE) == "large"
+    return has_request_context() and request.cookies.get(TEXT_COOKIE) == "large"
 
 
 def init_i18n(app: Flask, babel: Babel) -> None:

@@ -13,9 +13,10 @@ Who may join a room is decided by the readers registered in ``ROOM_READERS`` (on
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import force_locale
 from flask_login import current_user
 from flask_socketio import emit, join_room, leave_room
@@ -68,23 +69,34 @@ def announce(
 ) -> list[int]:
     """Store and emit one event to ``room`` in every language. ``render`` returns the public
     fragment; it is called under each language in turn. Returns the event ids."""
-    ids = []
     events = []
-    for locale in LANGUAGES:
-        payload: dict = {"name": name, "data": data or {}}
-        if render is not None:
-            with force_locale(locale):
-                payload.update(html=render(), target=target, swap=swap)
-        event = LiveEvent(room=f"{room}|{locale}", name=name, payload=payload)
-        db.session.add(event)
-        events.append(event)
-    db.session.commit()
+    # Outside a request (CLI, scheduled jobs) templates still need one to build URLs.
+    scope = nullcontext() if has_request_context() else current_app.test_request_context("/")
+    try:
+        with scope:
+            for locale in LANGUAGES:
+                payload: dict = {"name": name, "data": data or {}}
+                if render is not None:
+                    with force_locale(locale):
+                        payload.update(html=render(), target=target, swap=swap)
+                event = LiveEvent(room=f"{room}|{locale}", name=name, payload=payload)
+                db.session.add(event)
+                events.append(event)
+            db.session.commit()
+    except Exception:
+        # The change itself is already committed; a missed live event must not turn it into
+        # an error page. Pages catch up on their next load.
+        db.session.rollback()
+        current_app.logger.exception("Could not store live event %s for %s", name, room)
+        return []
     for event in events:
-        ids.append(event.id)
-        socketio.emit(name, {**event.payload, "id": event.id}, to=event.room)
+        try:
+            socketio.emit(name, {**event.payload, "id": event.id}, to=event.room)
+        except Exception:
+            current_app.logger.exception("Could not emit live event %s", event.id)
     if events[-1].id % 500 == 0:
         _prune()
-    return ids
+    return [event.id for event in events]
 
 
 def _prune() -> None:
