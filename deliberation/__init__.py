@@ -49,9 +49,11 @@ def create_app(config: dict | None = None) -> Flask:
     from .communities.views import bp as communities_bp
     from .discussion.views import bp as discussion_bp
     from .notifications.views import bp as notifications_bp
+    from .review.views import bp as review_bp
     from .site import bp as site_bp
 
-    for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, notifications_bp):
+    for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, review_bp,
+                      notifications_bp):
         app.register_blueprint(blueprint)
 
     from .realtime import last_event_id, register_socket_handlers

@@ -15,6 +15,7 @@ from .agenda import services as agenda
 from .communities import services as communities
 from .communities.models import Community, Role
 from .discussion import services as discussion
+from .review import services as review
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the published demo password (README)
 
@@ -164,8 +165,33 @@ def _demo_agenda(community: Community, people: dict[str, User]) -> None:
                             body="从消防角度看，车位与消防通道之间要留出至少 4 米。", stance="neutral")
     discussion.post_comment(actor=people["resident@example.com"], community=community, item_id=parking.id,
                             body="I support this, as long as the night lighting is improved too.", stance="for")
+    _demo_reviews(community, people, parking, items[1])
     dogs = items[1]
     discussion.post_comment(actor=people["13800000013"], community=community, item_id=dogs.id,
                             body="反对强制规定时间段，上班族只能早晚遛狗。", stance="against")
     discussion.post_comment(actor=people["13800000010"], community=community, item_id=dogs.id,
                             body="牵绳和清理粪便应该是底线。", stance="for")
+
+
+def _demo_reviews(community: Community, people: dict[str, User], parking, dogs) -> None:
+    from datetime import timedelta
+
+    from .timeutil import utcnow
+
+    chair, expert, lawyer = people["13800000003"], people["13800000004"], people["13800000005"]
+    due = utcnow().date() + timedelta(days=10)
+    (parking_request,) = review.request_review(
+        actor=chair, community=community, item_id=parking.id, reviewer_ids=[expert.id],
+        question="夜间停车是否影响消防通道的通行宽度？需要哪些安全措施？", due_on=due)
+    review.submit_review(
+        actor=expert, community=community, request_id=parking_request.id, verdict="conditions",
+        body="可行，但有两个条件：\n\n1. 车位外沿与消防通道保持 **4 米**以上净宽；\n2. 每晚 22:00 由保安巡查一次。",
+        passages="把东门内侧的空地划出 12 个夜间共享车位")
+    agenda.accept_item(actor=people["13800000002"], community=community, item_id=dogs.id)
+    (dogs_request,) = review.request_review(
+        actor=chair, community=community, item_id=dogs.id, reviewer_ids=[lawyer.id],
+        question="公约中的罚款条款是否合法？", due_on=due)
+    review.submit_review(
+        actor=lawyer, community=community, request_id=dogs_request.id, verdict="legal_objection",
+        body="社区公约不能设定罚款。建议把“罚款 200 元”改为“由物业提醒并在公告栏公示”。",
+        passages="违者罚款 200 元")

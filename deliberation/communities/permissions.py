@@ -32,6 +32,10 @@ POLICY: dict[str, frozenset[Role]] = {
     "comments.post": ANY_MEMBER,
     "comments.flag": ANY_MEMBER,
     "comments.moderate": frozenset({Role.STAFF, Role.ADMIN}),
+    "reviews.request": frozenset({Role.CHAIR, Role.STAFF, Role.ADMIN}),
+    "reviews.overview": frozenset({Role.STAFF, Role.ADMIN}),
+    "reviews.write": frozenset({Role.EXPERT, Role.LEGAL}),
+    "reviews.object": frozenset({Role.LEGAL}),
 }
 
 DENIED_MESSAGES = {
@@ -50,6 +54,10 @@ DENIED_MESSAGES = {
     "comments.post": _l("Only verified members of this community can take part in the discussion."),
     "comments.flag": _l("Only verified members of this community can flag comments."),
     "comments.moderate": _l("Only community staff can hide or restore comments."),
+    "reviews.request": _l("Only a meeting chair or staff can ask for a review."),
+    "reviews.overview": _l("Only community staff can see all review requests."),
+    "reviews.write": _l("Only experts and legal advisers of this community write reviews."),
+    "reviews.object": _l("Only a legal adviser can raise a legal objection."),
 }
 
 

@@ -17,6 +17,9 @@ from .models import Notification
 MESSAGES = {
     "mention": _l("%(actor)s mentioned you in “%(item)s”"),
     "reply": _l("%(actor)s replied to you in “%(item)s”"),
+    "review_requested": _l("%(actor)s asks you to review “%(item)s”"),
+    "review_submitted": _l("%(actor)s published a review of “%(item)s”"),
+    "objection_answered": _l("%(actor)s answered your objection on “%(item)s”"),
 }
 
 
