@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response, redirect, request, url_for
+from flask import Blueprint, current_app, make_response, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import text
 
 from .accounts import services as account_services
 from .communities.services import list_communities, my_memberships
+from .extensions import db
 from .i18n import LANG_COOKIE, LANGUAGE_NAMES, TEXT_COOKIE
 from .rendering import render
 from .urls import safe_next
@@ -50,3 +52,33 @@ def set_text_size():
     response = make_response(_back())
     _set_pref_cookie(response, TEXT_COOKIE, size)
     return response
+
+
+@bp.route("/healthz")
+def healthz():
+    """The process is up (for a load balancer's liveness check)."""
+    return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def readyz():
+    """The database (and Redis, when configured) answer: ready for traffic."""
+    checks = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception:  # any failure means not ready; the reason goes to the log
+        current_app.logger.exception("readiness: database")
+        checks["database"] = "unreachable"
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        try:
+            import redis
+
+            redis.Redis.from_url(redis_url, socket_timeout=2).ping()
+            checks["redis"] = "ok"
+        except Exception:
+            current_app.logger.exception("readiness: redis")
+            checks["redis"] = "unreachable"
+    ready = all(v == "ok" for v in checks.values())
+    return {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
