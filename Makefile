@@ -22,7 +22,7 @@ $(VENV)/.installed-test: requirements.txt tests/requirements.txt $(VENV)/.instal
 
 # Compiled catalogs (.mo) are built from the committed .po files, never committed themselves.
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile -q -d deliberation/translations
+	@$(BIN)/pybabel compile -d deliberation/translations 2>&1 | grep -v "^compiling catalog" || true
 
 # Re-extract the strings after changing templates or code, then translate the new ones.
 messages: $(VENV)/.installed
