@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from sqlalchemy import inspect, select
@@ -57,3 +59,34 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Created /c/{community.slug}/ with admin {admin.display_name}.")
 
     app.cli.add_command(community_cli)
+
+    @app.cli.command("backup")
+    @click.argument("path", required=False, type=click.Path(path_type=Path))
+    def backup_command(path: Path | None) -> None:
+        """Write a consistent copy of the database (safe while the app is serving)."""
+        from .backup import BackupError, backup, default_path
+
+        url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+        target = path or default_path(url, Path(current_app.instance_path) / "backups")
+        try:
+            backup(url, target)
+        except BackupError as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"Backup written to {target}")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(path_type=Path))
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def restore_command(path: Path, yes: bool) -> None:
+        """Replace the database's contents with a backup (stop the app first)."""
+        from .backup import BackupError, restore
+
+        if not yes:
+            click.confirm("This replaces everything in the database with the backup. Continue?", abort=True)
+        db.session.remove()
+        db.engine.dispose()
+        try:
+            restore(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+        except BackupError as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"Restored from {path}")
