@@ -26,8 +26,8 @@ translations: $(VENV)/.installed
 
 # Re-extract the strings after changing templates or code, then translate the new ones.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -q -F deliberation/babel.cfg -k _l -k lazy_gettext -o deliberation/translations/messages.pot .
-	$(BIN)/pybabel update -q -N -i deliberation/translations/messages.pot -d deliberation/translations
+	$(BIN)/pybabel extract -F deliberation/babel.cfg -k _l -k lazy_gettext -o deliberation/translations/messages.pot .
+	$(BIN)/pybabel update -N -i deliberation/translations/messages.pot -d deliberation/translations
 
 run: $(VENV)/.installed translations
 	$(BIN)/flask db upgrade

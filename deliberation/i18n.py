@@ -7,6 +7,8 @@ from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
+# Babel reads "zh_CN" as zh_Hans_CN (likely subtags), so the Chinese catalog lives in
+# translations/zh_Hans_CN; the switch, cookies and settings keep the familiar "zh_CN".
 LANG_COOKIE = "lang"
 TEXT_COOKIE = "text"
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -21,9 +23,13 @@ def select_locale() -> str:
         return chosen
     if getattr(current_user, "is_authenticated", False) and current_user.locale in LANGUAGE_NAMES:
         return current_user.locale
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
-    if best and best.startswith("en"):
-        return "en"
+    # The first language the browser lists that we have, by its primary tag (en-GB -> en).
+    for tag, _quality in request.accept_languages:
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        if primary == "en":
+            return "en"
+        if primary == "zh":
+            return "zh_CN"
     return "zh_CN"
 
 

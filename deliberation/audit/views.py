@@ -27,12 +27,17 @@ AUDIT_LABELS = {
     "role.granted": _l("Granted a role"),
     "role.revoked": _l("Took back a role"),
     "account.managed_created": _l("Registered a resident without a phone"),
+    "community.threshold_set": _l("Changed the supports needed"),
+    "comment.hidden": _l("Hid a comment"),
+    "comment.restored": _l("Restored a comment"),
 }
 DETAIL_LABELS = {
     "unit": _l("unit"),
     "reason": _l("reason"),
     "role": _l("role"),
     "count": _l("count"),
+    "threshold": _l("supports needed"),
+    "comment": _l("comment"),
 }
 
 

@@ -352,7 +352,7 @@ def close_objection(*, actor: User, community: Community, review_id: int, withdr
 
 
 VERDICT_LABELS = {
-    Verdict.SUPPORTS: _l("Supports"),
+    Verdict.SUPPORTS: _l("Supports the proposal"),
     Verdict.CONDITIONS: _l("Supports with conditions"),
     Verdict.CONCERNS: _l("Has concerns"),
     Verdict.LEGAL_OBJECTION: _l("Legal objection"),

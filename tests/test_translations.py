@@ -1,0 +1,72 @@
+"""Both languages are complete: every string in the code and templates has a Chinese and an
+English translation, with the same placeholders. Run `make messages` and translate what this
+lists when it fails."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "deliberation" / "translations"
+CATALOGS = {"zh_Hans_CN": TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po",
+            "en": TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"}
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+# Strings that are the same in Chinese on purpose.
+SAME_IN_CHINESE = {"CSV file"}
+
+
+@pytest.fixture(scope="module")
+def source_messages(tmp_path_factory):
+    pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "deliberation/babel.cfg",
+         "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    with pot.open("rb") as fh:
+        return [m for m in read_po(fh) if m.id]
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+def test_every_string_is_translated(source_messages, locale):
+    with CATALOGS[locale].open("rb") as fh:
+        catalog = read_po(fh)
+    missing = [m.id for m in source_messages if not (catalog.get(m.id) and catalog.get(m.id).string)]
+    fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
+    assert not missing, (
+        f"{len(missing)} strings have no {locale} translation. Run `make messages`, then translate them in "
+        f"{CATALOGS[locale].relative_to(ROOT)}:\n" + "\n".join(missing)
+    )
+    assert not fuzzy, f"fuzzy (unchecked) {locale} translations: {fuzzy}"
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+def test_placeholders_match(locale):
+    with CATALOGS[locale].open("rb") as fh:
+        catalog = read_po(fh)
+    wrong = [
+        (m.id, m.string) for m in catalog
+        if m.id and m.string and set(PLACEHOLDER.findall(m.id)) != set(PLACEHOLDER.findall(m.string))
+    ]
+    assert not wrong, f"placeholders differ in {locale}: {wrong}"
+
+
+def test_chinese_is_not_english_copied():
+    with CATALOGS["zh_Hans_CN"].open("rb") as fh:
+        catalog = read_po(fh)
+    copied = [m.id for m in catalog if m.id and m.string == m.id and re.search("[a-z]{2}", m.id)
+              and m.id not in SAME_IN_CHINESE]
+    assert not copied, f"left in English in the Chinese catalog: {copied}"
+
+
+def test_pages_render_in_the_browser_language(client):
+    chinese = client.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
+    english = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert "<title>首页 · 议事厅</title>" in chinese
+    assert "<title>Home · Deliberation Hall</title>" in english
