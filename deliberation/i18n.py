@@ -4,7 +4,7 @@ setting for logged-in people) overrides it. Large text is remembered the same wa
 from __future__ import annotations
 
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, refresh
 from flask_login import current_user
 
 # Babel reads "zh_CN" as zh_Hans_CN (likely subtags), so the Chinese catalog lives in
@@ -39,6 +39,9 @@ def large_text() -> bool:
 
 def init_i18n(app: Flask, babel: Babel) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel caches the locale on `g`; when one app context serves several requests
+    # (tests, CLI), each request must choose again.
+    app.before_request(refresh)
 
     @app.context_processor
     def language_context():
