@@ -18,15 +18,13 @@ from .permissions import ROLE_LABELS, STATUS_LABELS, can, membership_of, require
 bp = Blueprint("communities", __name__, url_prefix="/c/<slug>")
 
 
-@bp.app_context_processor
-def community_helpers():
-    return {
-        "can": can,
-        "roles_of": roles_of,
-        "find_unit": services.find_unit,
-        "role_labels": ROLE_LABELS,
-        "status_labels": STATUS_LABELS,
-    }
+@bp.record_once
+def community_helpers(state) -> None:
+    # Globals rather than a context processor: imported macros (role_badges) see them too.
+    state.app.jinja_env.globals.update(
+        can=can, roles_of=roles_of, find_unit=services.find_unit, role_labels=ROLE_LABELS,
+        status_labels=STATUS_LABELS,
+    )
 
 
 @bp.route("/")
