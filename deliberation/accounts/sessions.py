@@ -3,7 +3,7 @@ Secure whenever the request came over https."""
 
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, login_user, logout_user
@@ -25,6 +25,12 @@ def init_sessions(app: Flask, login_manager: LoginManager) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "info"
+
+    @app.before_request
+    def forget_cached_user() -> None:
+        # Flask-Login caches the user on `g`. A server gives each request a fresh `g`; when
+        # one app context serves several requests (tests, scripts) the cache must not leak.
+        g.pop("_login_user", None)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:

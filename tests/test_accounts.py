@@ -1,0 +1,143 @@
+"""Accounts: registering, logging in and out, sessions, passwords, rate limits, CSRF."""
+
+from __future__ import annotations
+
+import re
+
+from deliberation.accounts.models import AuthSession, User
+from deliberation.accounts.services import ValidationError, authenticate, register
+from deliberation.urls import safe_next
+from tests.factories import PASSWORD, make_community, make_user
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def test_register_logs_in_and_stores_an_argon2id_hash(client, db):
+    response = client.post("/register", data={"display_name": "王阿姨", "contact": "+86 138-0013-8000",
+                                              "password": "long enough"})
+    assert response.status_code == 303
+    user = db.session.scalar(db.select(User).where(User.phone == "13800138000"))
+    assert user.password_hash.startswith("$argon2id$")
+    assert "王阿姨" in client.get("/account").get_data(as_text=True)
+
+
+def test_register_twice_with_the_same_contact_is_refused_and_keeps_the_typed_text(client, app):
+    make_user("先来的人", contact="someone@example.com")
+    response = client.post("/register", data={"display_name": "后来的人", "contact": "Someone@Example.com",
+                                              "password": "long enough"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "后来的人" in html and "Someone@Example.com" in html
+    assert "已经注册过" in html
+
+
+def test_register_rejects_bad_phone_bad_email_and_short_password(client):
+    for data in ({"contact": "12ab"}, {"contact": "not@an@email"}, {"password": "short"}):
+        form = {"display_name": "李建国", "contact": "13900001111", "password": "long enough", **data}
+        assert client.post("/register", data=form).status_code == 400
+
+
+def test_login_with_wrong_password_and_unknown_account_say_the_same(client):
+    user = make_user()
+    wrong = client.post("/login", data={"contact": user.contact, "password": "wrong password"})
+    unknown = client.post("/login", data={"contact": "13999999999", "password": "wrong password"})
+    assert wrong.status_code == unknown.status_code == 400
+    message = "手机号/邮箱或密码不正确"
+    assert message in wrong.get_data(as_text=True) and message in unknown.get_data(as_text=True)
+
+
+def test_managed_account_cannot_log_in(app, db):
+    from deliberation.communities.services import create_managed_account
+
+    community = make_community()
+    from tests.factories import admin_of
+
+    managed = create_managed_account(actor=admin_of(community), community=community, display_name="钱奶奶",
+                                     building="1", entrance="1", room="102")
+    assert managed.password_hash is None
+    try:
+        authenticate(contact="", password="")
+        raise AssertionError("an empty login must fail")
+    except ValidationError:
+        pass
+
+
+def test_login_rotates_the_session_and_logout_revokes_it(app, client, auth, db):
+    user = make_user()
+    client.get("/login")
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    auth.login(user)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        token = session["auth_session"]
+    assert db.session.get(AuthSession, token).revoked_at is None
+    stolen = client.get_cookie("session").value
+    auth.logout()
+    db.session.expire_all()
+    assert db.session.get(AuthSession, token).revoked_at is not None
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    assert replay.get("/account").status_code == 302  # the copied cookie no longer logs in
+
+
+def test_change_password_logs_out_other_devices_but_not_this_one(app, client, auth):
+    user = make_user()
+    other = app.test_client()
+    other.post("/login", data={"contact": user.contact, "password": PASSWORD})
+    auth.login(user)
+    response = client.post("/account/password", data={"current_password": PASSWORD, "new_password": "new secret 1"})
+    assert response.status_code == 303
+    assert client.get("/account").status_code == 200
+    assert other.get("/account").status_code == 302
+    assert client.post("/account/password", data={"current_password": "wrong", "new_password": "x" * 10}
+                       ).status_code == 400
+
+
+def test_next_parameter_only_goes_to_local_paths(client, auth):
+    for target in ("//evil.example", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"):
+        assert safe_next(target) is None
+    assert safe_next("/c/yangguang/") == "/c/yangguang/"
+    user = make_user()
+    response = client.post("/login?next=https://evil.example/", data={"contact": user.contact, "password": PASSWORD})
+    assert response.headers["Location"] == "/"
+
+
+def test_login_is_rate_limited_with_a_readable_page(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    for _ in range(3):
+        client.post("/login", data={"contact": "13900000000", "password": "whatever1"})
+    blocked = client.post("/login", data={"contact": "13900000000", "password": "whatever1"})
+    assert blocked.status_code == 429
+    assert "尝试次数太多" in blocked.get_data(as_text=True)
+    english = client.post("/login", data={"contact": "1", "password": "2"}, headers={"Accept-Language": "en"})
+    assert "Too many attempts" in english.get_data(as_text=True)
+
+
+def test_registration_is_rate_limited(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, REGISTER_RATE_LIMIT="2 per minute")
+    client = app.test_client()
+    codes = [client.post("/register", data={"display_name": "x", "contact": f"1390000{i:04d}",
+                                            "password": "long enough"}).status_code for i in range(3)]
+    assert codes[-1] == 429
+
+
+def test_post_without_csrf_token_gets_a_readable_400(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    with app.app_context():
+        contact = make_user().contact
+    refused = client.post("/login", data={"contact": contact, "password": PASSWORD})
+    assert refused.status_code == 400
+    assert "表单已过期" in refused.get_data(as_text=True)
+    token = _csrf(client.get("/login").get_data(as_text=True))
+    accepted = client.post("/login", data={"contact": contact, "password": PASSWORD, "csrf_token": token})
+    assert accepted.status_code == 303
+
+
+def test_register_service_normalises_contacts(app):
+    assert register(display_name="A", contact="  USER@Example.COM ", password="long enough").email == "user@example.com"
+    assert register(display_name="B", contact="+86 139 0000 9999", password="long enough").phone == "13900009999"
