@@ -64,3 +64,15 @@ def make_member(
     for unit in owns:
         communities.link_owner(actor=admin, community=community, unit_id=unit.id, user_id=user.id)
     return user
+
+
+def make_item(community: Community, author: User | None = None, *, title: str = "东侧夜间共享停车方案",
+              body: str = "把东门空地改为夜间停车。", submit: bool = True, category_key: str = "parking"):
+    from deliberation.agenda import services as agenda
+
+    author = author or make_member(community)
+    category = next(c for c in agenda.categories(community) if c.key == category_key)
+    item = agenda.save_draft(actor=author, community=community, title=title, body=body, category_id=category.id)
+    if submit:
+        agenda.submit_item(actor=author, community=community, item_id=item.id)
+    return item
