@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from flask import render_template, url_for
+from flask import render_template
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import func, select, update
@@ -27,6 +27,7 @@ from ..extensions import db
 from ..notifications import services as notifications
 from ..text import render_markdown
 from ..timeutil import utcnow
+from ..urls import link
 from .models import Comment, CommentFlag, CommentRevision, CommentState, Stance
 
 BODY_MAX = 5000
@@ -124,18 +125,18 @@ def render_comment_body(community: Community, body: str) -> Markup:
     """Markdown with @name turned into links to the member's page."""
     people = mentioned(community, body)
 
-    def link(html: str) -> str:
+    def link_mentions(html: str) -> str:
         def replace(match: re.Match) -> str:
             users = people.get(match.group(1))
             if not users:
                 return match.group(0)
-            href = url_for("agenda.person", slug=community.slug, user_id=users[0].id)
+            href = link("agenda.person", slug=community.slug, user_id=users[0].id)
             return f'<a href="{escape(href)}" class="mention">@{escape(match.group(1))}</a>'
 
         # Only outside tags: mentions are plain text in the rendered Markdown.
         return re.sub(r"(?<![\w/\"'=])@([\w\u00b7\u3400-\u9fff.-]{1,30})", replace, html)
 
-    return render_markdown(body, link_mentions=link)
+    return render_markdown(body, link_mentions=link_mentions)
 
 
 # ---------------------------------------------------------------- writing
@@ -199,12 +200,12 @@ def post_comment(
     db.session.execute(
         update(AgendaItem).where(AgendaItem.id == item.id).values(comment_count=AgendaItem.comment_count + 1)
     )
-    link = url_for("agenda.show", slug=community.slug, item_id=item.id, _anchor=f"comment-{comment.id}")
+    where = link("agenda.show", slug=community.slug, item_id=item.id, _anchor=f"comment-{comment.id}")
     recipients = [u.id for users in mentioned(community, body).values() for u in users]
-    told = notifications.notify(recipients=recipients, kind="mention", actor=actor, link=link,
+    told = notifications.notify(recipients=recipients, kind="mention", actor=actor, link=where,
                                 community_id=community.id, item=item.title)
     if parent is not None and parent.author_id not in told:
-        told += notifications.notify(recipients=[parent.author_id], kind="reply", actor=actor, link=link,
+        told += notifications.notify(recipients=[parent.author_id], kind="reply", actor=actor, link=where,
                                      community_id=community.id, item=item.title)
     db.session.commit()
     _announce_comment(community, item, comment, new=True)

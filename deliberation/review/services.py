@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import render_template, url_for
+from flask import render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,7 @@ from ..errors import Conflict, InvalidTransition, NotFound, PermissionDenied, Va
 from ..extensions import db
 from ..notifications import services as notifications
 from ..timeutil import utcnow
+from ..urls import link
 from .models import (
     OPEN_OBJECTION_STATES,
     ObjectionAnswer,
@@ -164,7 +165,7 @@ def _announce(item: AgendaItem) -> None:
 
 
 def _item_link(item: AgendaItem) -> str:
-    return url_for("agenda.show", slug=item.community.slug, item_id=item.id, _anchor="reviews")
+    return link("agenda.show", slug=item.community.slug, item_id=item.id, _anchor="reviews")
 
 
 def request_review(
@@ -204,7 +205,7 @@ def request_review(
         db.session.rollback()
         raise Conflict(_l("One of these people has already been asked to review this item.")) from None
     told = notifications.notify(recipients=[r.reviewer_id for r in created], kind="review_requested", actor=actor,
-                                link=url_for("review.mine", slug=community.slug), community_id=community.id,
+                                link=link("review.mine", slug=community.slug), community_id=community.id,
                                 item=item.title)
     db.session.commit()
     if item.status == ItemStatus.ACCEPTED:
