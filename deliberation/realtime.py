@@ -146,7 +146,6 @@ def register_socket_handlers() -> None:
         ).all()
         for event in missed:
             emit(event.name, {**event.payload, "id": event.id, "replayed": True})
-        db.session.remove()
         return {"ok": True, "room": f"{kind}:{ident}", "replayed": len(missed)}
 
     @socketio.on("leave")
