@@ -79,7 +79,7 @@ def test_a_reconnecting_client_gets_exactly_what_it_missed(app):
     assert reply["replayed"] == len(replayed) == 6  # 3 comments, each with its thread header
     assert ids == sorted(set(ids)) and min(ids) > max(seen)
     bodies = [e["args"][0]["html"] for e in replayed if e["name"] == "comment.posted"]
-    assert [("断线时的第%d条" % n) in html for n, html in enumerate(bodies)] == [True] * 3
+    assert [f"断线时的第{n}条" in html for n, html in enumerate(bodies)] == [True] * 3
     again = _join(socket, f"item:{item.id}", last_id=max(ids))
     assert again["replayed"] == 0 and socket.get_received() == []
 
