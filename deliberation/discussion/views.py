@@ -53,7 +53,10 @@ def post(slug: str, item_id: int):
             show_error(form, err)
         else:
             if request.headers.get("HX-Request"):
-                # The comment itself arrives through the live event; answer with a fresh form.
+                # The comment itself arrives through the live event. A reply form goes away;
+                # the main form comes back empty, ready for the next comment.
+                if parent_id:
+                    return render("discussion/_empty.html")
                 item = db.session.get(AgendaItem, item_id)
                 return render("discussion/_form.html", community=community, item=item,
                               comment_form=CommentForm(formdata=None), parent=None)

@@ -1,0 +1,93 @@
+"""Browser tests: the real app served on a free local port, driven by Playwright in Debian's
+Chromium (never a downloaded browser). Skipped, saying why, where Chromium is missing."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from deliberation import create_app
+from deliberation.extensions import db as _db
+from tests.conftest import ON_POSTGRES, _base_config
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_app(database_template, tmp_path_factory):
+    if ON_POSTGRES:
+        pytest.skip("browser tests run in the SQLite pass; the PostgreSQL pass covers the data layer")
+    path = tmp_path_factory.mktemp("browser") / "browser.db"
+    shutil.copy(database_template, path)
+    app = create_app({**_base_config(f"sqlite:///{path}"), "WTF_CSRF_ENABLED": True})
+    return app
+
+
+@pytest.fixture(scope="module")
+def live_server(live_app):
+    port = _free_port()
+    server = make_server("127.0.0.1", port, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    with live_app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: `apt-get install chromium` (make test does it when run as root)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    contexts = []
+
+    def factory(locale: str = "zh-CN", width: int = 1280, height: int = 900):
+        context = browser.new_context(locale=locale, viewport={"width": width, "height": height},
+                                      extra_http_headers={"Accept-Language": locale})
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        return page
+
+    yield factory
+    for context in contexts:
+        context.close()
+
+
+def shoot(page, name: str) -> None:
+    """Save a full-page screenshot for people to look at (tests/browser/screenshots/)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

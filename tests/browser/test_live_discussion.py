@@ -1,0 +1,62 @@
+"""Two residents on one item see each other's comments appear without reloading, and a
+resident whose connection drops sees what was said meanwhile, once."""
+
+from __future__ import annotations
+
+from deliberation.extensions import db
+from tests.browser.conftest import shoot
+from tests.factories import PASSWORD, make_community, make_item, make_member
+
+
+def _log_in(page, base, contact):
+    page.goto(f"{base}/login")
+    page.fill("#contact", contact)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_two_residents_see_each_others_comments_live(live_app, live_server, new_page):
+    with live_app.app_context():
+        community = make_community(slug="live-test")
+        item = make_item(community, title="东门夜间共享停车")
+        wang = make_member(community, name="王阿姨").contact
+        li = make_member(community, name="李建国").contact
+        url = f"{live_server}/c/{community.slug}/items/{item.id}"
+        db.session.remove()
+
+    alice, bob = new_page(), new_page(width=360)
+    _log_in(alice, live_server, wang)
+    _log_in(bob, live_server, li)
+    alice.goto(url)
+    bob.goto(url)
+    bob.wait_for_function("window.deliberationLive && window.deliberationLive.socket.connected")
+    alice.wait_for_function("window.deliberationLive && window.deliberationLive.socket.connected")
+
+    alice.fill("#comment-form-new-body", "我赞成，晚上车太多了。")
+    alice.check("input[name=stance][value=for]")
+    alice.click("#comment-form-new button[type=submit]")
+    bob.locator(".comment", has_text="我赞成，晚上车太多了。").wait_for(timeout=10000)
+    bob.locator(".thread-header", has_text="赞成 1").wait_for(timeout=10000)
+
+    first_id = bob.locator(".comment", has_text="我赞成").first.get_attribute("id").split("-")[1]
+    bob.locator(f"#comment-{first_id}-actions").get_by_role("link", name="回复").click()
+    reply_form = bob.locator(f"#comment-form-{first_id}")
+    reply_form.locator("textarea").fill("白天要把车开走哦。")
+    reply_form.locator("button[type=submit]").click()
+    reply_form.wait_for(state="detached")  # the reply form goes away once the reply is posted
+    alice.locator(".replies .comment", has_text="白天要把车开走哦。").wait_for(timeout=10000)
+    shoot(alice, "live-discussion-1280-zh")
+    shoot(bob, "live-discussion-360-zh")
+
+    # Bob loses the network; Alice posts; Bob comes back and catches up exactly once.
+    bob.context.set_offline(True)
+    bob.wait_for_function("!window.deliberationLive.socket.connected", timeout=30000)
+    alice.fill("#comment-form-new-body", "断线期间说的话")
+    alice.click("#comment-form-new button[type=submit]")
+    alice.locator(".comment", has_text="断线期间说的话").wait_for(timeout=10000)
+    bob.context.set_offline(False)
+    bob.locator(".comment", has_text="断线期间说的话").wait_for(timeout=30000)
+    assert bob.locator(".comment", has_text="断线期间说的话").count() == 1
+    assert alice.locator(".comment", has_text="我赞成，晚上车太多了。").count() == 1
+    assert alice.errors == [] and bob.errors == [], (alice.errors, bob.errors)
