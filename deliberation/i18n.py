@@ -3,9 +3,13 @@ setting for logged-in people) overrides it. Large text is remembered the same wa
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale, refresh
 from flask_login import current_user
+
+from .timeutil import LOCAL_TZ
 
 # Babel reads "zh_CN" as zh_Hans_CN (likely subtags), so the Chinese catalog lives in
 # translations/zh_Hans_CN; the switch, cookies and settings keep the familiar "zh_CN".
@@ -42,6 +46,11 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     # Flask-Babel caches the locale on `g`; when one app context serves several requests
     # (tests, CLI), each request must choose again.
     app.before_request(refresh)
+
+    @app.template_filter("local_time")
+    def local_time(moment) -> str:
+        """A compact local date and time, the same in both languages (cheap for long threads)."""
+        return moment.replace(tzinfo=UTC).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
     @app.context_processor
     def language_context():

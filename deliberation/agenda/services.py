@@ -7,6 +7,7 @@ from flask import render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import realtime
 from ..accounts.models import User
@@ -115,6 +116,7 @@ def list_items(
         "supported": (AgendaItem.support_count.desc(), AgendaItem.id.desc()),
         "discussed": (AgendaItem.comment_count.desc(), AgendaItem.id.desc()),
     }.get(sort, (AgendaItem.id.desc(),))
+    query = query.options(selectinload(AgendaItem.author), selectinload(AgendaItem.category))
     return db.paginate(query.order_by(*order), page=page, per_page=per_page, error_out=False, count=True)
 
 

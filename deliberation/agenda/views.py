@@ -135,6 +135,7 @@ def item_page_context(community, item: AgendaItem, comment_form=None) -> dict:
         "may_comment": viewer is not None and can(viewer, community, "comments.post")
         and item.status in discussion.DISCUSSABLE,
         "last_event_id": realtime.last_event_id(),
+        "perms": discussion.comment_permissions(viewer, community),
         "action_form": ActionForm(formdata=None),
     }
 

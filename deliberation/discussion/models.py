@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from markupsafe import Markup
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -43,6 +44,8 @@ class Comment(db.Model):
     depth: Mapped[int] = mapped_column(default=0)
     stance: Mapped[str | None] = mapped_column(String(10))
     body: Mapped[str] = mapped_column(Text)
+    # The body rendered and sanitised once, when written (Markdown + mentions + nh3).
+    body_html: Mapped[str] = mapped_column(Text, default="", server_default="")
     state: Mapped[str] = mapped_column(String(10), default=CommentState.VISIBLE)
     hidden_reason: Mapped[str] = mapped_column(Text, default="")
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -58,6 +61,11 @@ class Comment(db.Model):
     @property
     def is_visible(self) -> bool:
         return self.state == CommentState.VISIBLE
+
+    @property
+    def html(self) -> Markup | None:
+        """The stored, already sanitised rendering (None for rows written before it existed)."""
+        return Markup(self.body_html) if self.body_html else None  # noqa: S704 - cleaned by nh3 on write
 
 
 class CommentRevision(db.Model):

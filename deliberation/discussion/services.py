@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import realtime
 from ..accounts.models import User
@@ -21,7 +22,7 @@ from ..agenda.models import DISCUSSABLE, AgendaItem
 from ..agenda.services import get_item
 from ..audit.services import record
 from ..communities.models import Community, Membership, MembershipStatus
-from ..communities.permissions import require
+from ..communities.permissions import can, require
 from ..errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..notifications import services as notifications
@@ -42,7 +43,10 @@ _MENTION = re.compile(r"@([\w\u00b7\u3400-\u9fff.-]{1,30})")
 def thread(item: AgendaItem) -> tuple[list[Comment], dict[int | None, list[Comment]]]:
     """All comments of an item in order, and the children of each shown parent."""
     comments = list(
-        db.session.scalars(select(Comment).where(Comment.item_id == item.id).order_by(Comment.id))
+        db.session.scalars(
+            select(Comment).where(Comment.item_id == item.id).order_by(Comment.id)
+            .options(selectinload(Comment.author), selectinload(Comment.parent).selectinload(Comment.author))
+        )
     )
     children: dict[int | None, list[Comment]] = {}
     for comment in comments:
@@ -78,6 +82,11 @@ def can_edit(user: User | None, comment: Comment) -> bool:
         and comment.state == CommentState.VISIBLE
         and utcnow() - comment.created_at <= EDIT_WINDOW
     )
+
+
+def comment_permissions(viewer: User | None, community: Community) -> dict[str, bool]:
+    """What the viewer may do to comments, worked out once per page rather than per comment."""
+    return {"post": can(viewer, community, "comments.post"), "moderate": can(viewer, community, "comments.moderate")}
 
 
 def flag_queue(*, actor: User, community: Community) -> list[Comment]:
@@ -182,6 +191,7 @@ def post_comment(
             raise NotFound(_l("The comment you are replying to is not in this discussion."))
     comment = Comment(
         item_id=item.id, author_id=actor.id, body=body, stance=stance, client_token=token,
+        body_html=str(render_comment_body(community, body)),
         parent_id=parent.id if parent else None,
         depth=(parent.depth + 1) if parent else 0,
     )
@@ -251,6 +261,7 @@ def edit_comment(*, actor: User, community: Community, comment_id: int, body: st
         return comment
     db.session.add(CommentRevision(comment_id=comment.id, body=comment.body))
     comment.body = body
+    comment.body_html = str(render_comment_body(community, body))
     comment.edited_at = utcnow()
     db.session.commit()
     _announce_comment(community, db.session.get(AgendaItem, comment.item_id), comment, new=False)

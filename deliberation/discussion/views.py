@@ -24,7 +24,8 @@ bp = Blueprint("discussion", __name__, url_prefix="/c/<slug>")
 @bp.app_context_processor
 def discussion_helpers():
     return {"can_edit_comment": services.can_edit, "render_comment": services.render_comment_body,
-            "stances": STANCES}
+            "stances": STANCES, "stance_labels": {value: str(label) for value, label in STANCES},
+            "comment_permissions": services.comment_permissions}
 
 
 def _item_url(slug: str, item_id: int, comment_id: int | None = None) -> str:
