@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run test test-sqlite test-postgres test-browser-deps lint translations messages clean
+.PHONY: run test test-sqlite test-postgres test-browser-deps lint translations messages bench clean
 
 # Install when requirements change (the stamp files are newer than the requirements).
 $(BIN)/python:
@@ -57,6 +57,11 @@ test-browser-deps:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 			|| echo "Could not install chromium; browser tests will be skipped."; \
 	fi
+
+# Benchmarks print their figures; the latest results go in BENCHMARKS.md by hand.
+bench: $(VENV)/.installed-test translations
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/agenda_bench.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
