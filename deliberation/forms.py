@@ -1,10 +1,16 @@
-"""Shared form helpers: show a service's DomainError next to the field it is about."""
+"""Shared form handling for views: validate, call one service, and on a refusal show the
+service's message next to the field it is about, keeping everything the person typed."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from flask_wtf import FlaskForm
 
 from .errors import DomainError
+
+NOT_SUBMITTED = object()
 
 
 def show_error(form: FlaskForm, err: DomainError) -> None:
@@ -13,3 +19,23 @@ def show_error(form: FlaskForm, err: DomainError) -> None:
         field.errors = [*field.errors, err.message] if isinstance(field.errors, list) else [err.message]
     else:
         form.form_errors.append(err.message)
+
+
+def submit_form(form: FlaskForm, action: Callable[[], Any]) -> Any:
+    """Run ``action`` if the form validates; return its result, or NOT_SUBMITTED when the form
+    was not sent, was invalid, or a rule refused it (the message is then on the form). Refusals
+    of access (403, 404) are not form errors: they go on to the error pages."""
+    if not form.validate_on_submit():
+        return NOT_SUBMITTED
+    try:
+        return action()
+    except DomainError as err:
+        if err.status_code in (403, 404):
+            raise
+        show_error(form, err)
+        return NOT_SUBMITTED
+
+
+def status_for(form: FlaskForm) -> int:
+    """400 when the form is shown again because of errors, so tests and tools can tell."""
+    return 400 if form.errors else 200

@@ -7,9 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..communities.services import my_memberships
-from ..errors import DomainError
 from ..extensions import limiter
-from ..forms import show_error
+from ..forms import NOT_SUBMITTED, status_for, submit_form
 from ..rendering import render
 from ..urls import safe_next
 from . import services
@@ -33,18 +32,13 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("site.home"))
     form = RegisterForm()
-    if form.validate_on_submit():
-        try:
-            user = services.register(
-                display_name=form.display_name.data, contact=form.contact.data, password=form.password.data
-            )
-        except DomainError as err:
-            show_error(form, err)
-        else:
-            log_in(user)
-            flash(_("Welcome, %(name)s! Next, join your community.", name=user.display_name), "success")
-            return redirect(url_for("site.home"), 303)
-    return render("accounts/register.html", form=form, status_code=400 if form.errors else 200)
+    user = submit_form(form, lambda: services.register(display_name=form.display_name.data, contact=form.contact.data,
+                                                  password=form.password.data))
+    if user is not NOT_SUBMITTED:
+        log_in(user)
+        flash(_("Welcome, %(name)s! Next, join your community.", name=user.display_name), "success")
+        return redirect(url_for("site.home"), 303)
+    return render("accounts/register.html", form=form, status_code=status_for(form))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -53,15 +47,11 @@ def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("site.home"))
     form = LoginForm()
-    if form.validate_on_submit():
-        try:
-            user = services.authenticate(contact=form.contact.data, password=form.password.data)
-        except DomainError as err:
-            show_error(form, err)
-        else:
-            log_in(user)
-            return redirect(safe_next(request.args.get("next")) or url_for("site.home"), 303)
-    return render("accounts/login.html", form=form, status_code=400 if form.errors else 200)
+    user = submit_form(form, lambda: services.authenticate(contact=form.contact.data, password=form.password.data))
+    if user is not NOT_SUBMITTED:
+        log_in(user)
+        return redirect(safe_next(request.args.get("next")) or url_for("site.home"), 303)
+    return render("accounts/login.html", form=form, status_code=status_for(form))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -81,17 +71,10 @@ def account():
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(
-                actor=current_user,
-                current_password=form.current_password.data,
-                new_password=form.new_password.data,
-                keep_session=current_session_token(),
-            )
-        except DomainError as err:
-            show_error(form, err)
-        else:
-            flash(_("Your password was changed. Other devices have been logged out."), "success")
-            return redirect(url_for("accounts.account"), 303)
-    return render("accounts/password.html", form=form, status_code=400 if form.errors else 200)
+    changed = submit_form(form, lambda: services.change_password(
+        actor=current_user, current_password=form.current_password.data, new_password=form.new_password.data,
+        keep_session=current_session_token()))
+    if changed is not NOT_SUBMITTED:
+        flash(_("Your password was changed. Other devices have been logged out."), "success")
+        return redirect(url_for("accounts.account"), 303)
+    return render("accounts/password.html", form=form, status_code=status_for(form))

@@ -14,7 +14,7 @@ from ..communities.services import get_community, member_in
 from ..discussion import services as discussion
 from ..discussion.forms import CommentForm
 from ..errors import DomainError
-from ..forms import show_error
+from ..forms import NOT_SUBMITTED, status_for, submit_form
 from ..rendering import render
 from . import services
 from .forms import ItemForm, MergeForm, ReasonForm, SettingsForm
@@ -67,29 +67,30 @@ def _category_choices(community):
     ]
 
 
+def _save_item(community, form: ItemForm, item_id: int | None):
+    """Save the draft, and submit it too when the person pressed Submit."""
+    item = services.save_draft(actor=current_user, community=community, title=form.title.data,
+                               body=form.body.data, category_id=form.category_id.data, item_id=item_id)
+    if request.form.get("submit_now") == "1":
+        services.submit_item(actor=current_user, community=community, item_id=item.id)
+        flash(_("Your item was submitted. Neighbours can now support it."), "success")
+    else:
+        flash(_("Draft saved. Only you can see it until you submit it."), "success")
+    return item
+
+
 @bp.route("/items/new", methods=["GET", "POST"])
 @login_required
 def new(slug: str):
     community = get_community(slug)
-    form = ItemForm()
-    form.category_id.choices = _category_choices(community)
     if not can(current_user, community, "items.propose"):
         return render("agenda/not_member.html", community=community, status_code=403)
-    if form.validate_on_submit():
-        try:
-            item = services.save_draft(actor=current_user, community=community, title=form.title.data,
-                                       body=form.body.data, category_id=form.category_id.data)
-            if request.form.get("submit_now") == "1":
-                services.submit_item(actor=current_user, community=community, item_id=item.id)
-                flash(_("Your item was submitted. Neighbours can now support it."), "success")
-            else:
-                flash(_("Draft saved. Only you can see it until you submit it."), "success")
-        except DomainError as err:
-            show_error(form, err)
-        else:
-            return redirect(url_for("agenda.show", slug=slug, item_id=item.id), 303)
-    return render("agenda/form.html", community=community, form=form, item=None,
-                  status_code=400 if form.errors else 200)
+    form = ItemForm()
+    form.category_id.choices = _category_choices(community)
+    item = submit_form(form, lambda: _save_item(community, form, None))
+    if item is not NOT_SUBMITTED:
+        return redirect(url_for("agenda.show", slug=slug, item_id=item.id), 303)
+    return render("agenda/form.html", community=community, form=form, item=None, status_code=status_for(form))
 
 
 @bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
@@ -101,21 +102,9 @@ def edit(slug: str, item_id: int):
         abort(403)
     form = ItemForm(obj=item)
     form.category_id.choices = _category_choices(community)
-    if form.validate_on_submit():
-        try:
-            services.save_draft(actor=current_user, community=community, title=form.title.data,
-                                body=form.body.data, category_id=form.category_id.data, item_id=item.id)
-            if request.form.get("submit_now") == "1":
-                services.submit_item(actor=current_user, community=community, item_id=item.id)
-                flash(_("Your item was submitted. Neighbours can now support it."), "success")
-            else:
-                flash(_("Draft saved. Only you can see it until you submit it."), "success")
-        except DomainError as err:
-            show_error(form, err)
-        else:
-            return redirect(url_for("agenda.show", slug=slug, item_id=item.id), 303)
-    return render("agenda/form.html", community=community, form=form, item=item,
-                  status_code=400 if form.errors else 200)
+    if submit_form(form, lambda: _save_item(community, form, item.id)) is not NOT_SUBMITTED:
+        return redirect(url_for("agenda.show", slug=slug, item_id=item.id), 303)
+    return render("agenda/form.html", community=community, form=form, item=item, status_code=status_for(form))
 
 
 def item_page_context(community, item: AgendaItem, comment_form=None) -> dict:
@@ -188,15 +177,12 @@ def _reason_action(slug: str, item_id: int, template: str, action, success: str,
     community = get_community(slug)
     item = services.get_item(community=community, item_id=item_id, viewer=_viewer())
     form = ReasonForm()
-    if form.validate_on_submit():
-        try:
-            action(actor=current_user, community=community, item_id=item_id, reason=form.reason.data)
-        except DomainError as err:
-            show_error(form, err)
-        else:
-            flash(success, "success")
-            return redirect(url_for("agenda.show", slug=slug, item_id=item_id), 303)
-    return render(template, community=community, item=item, form=form, status_code=400 if form.errors else 200, **extra)
+    done = submit_form(form, lambda: action(actor=current_user, community=community, item_id=item_id,
+                                       reason=form.reason.data))
+    if done is not NOT_SUBMITTED:
+        flash(success, "success")
+        return redirect(url_for("agenda.show", slug=slug, item_id=item_id), 303)
+    return render(template, community=community, item=item, form=form, status_code=status_for(form), **extra)
 
 
 @bp.route("/items/<int:item_id>/reject", methods=["GET", "POST"])
@@ -219,17 +205,12 @@ def merge(slug: str, item_id: int):
     community = get_community(slug)
     item = services.get_item(community=community, item_id=item_id, viewer=_viewer())
     form = MergeForm()
-    if form.validate_on_submit():
-        try:
-            services.merge_item(actor=current_user, community=community, item_id=item_id,
-                                into_id=form.into_id.data, note=form.note.data)
-        except DomainError as err:
-            show_error(form, err)
-        else:
-            flash(_("The item was merged."), "success")
-            return redirect(url_for("agenda.show", slug=slug, item_id=item_id), 303)
-    return render("agenda/merge.html", community=community, item=item, form=form,
-                  status_code=400 if form.errors else 200)
+    merged = submit_form(form, lambda: services.merge_item(actor=current_user, community=community, item_id=item_id,
+                                                      into_id=form.into_id.data, note=form.note.data))
+    if merged is not NOT_SUBMITTED:
+        flash(_("The item was merged."), "success")
+        return redirect(url_for("agenda.show", slug=slug, item_id=item_id), 303)
+    return render("agenda/merge.html", community=community, item=item, form=form, status_code=status_for(form))
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -239,15 +220,12 @@ def settings(slug: str):
     form = SettingsForm(threshold=community.support_threshold)
     if not can(current_user, community, "community.settings"):
         abort(403)
-    if form.validate_on_submit():
-        try:
-            services.set_support_threshold(actor=current_user, community=community, threshold=form.threshold.data)
-        except DomainError as err:
-            show_error(form, err)
-        else:
-            flash(_("Settings saved."), "success")
-            return redirect(url_for("agenda.settings", slug=slug), 303)
-    return render("agenda/settings.html", community=community, form=form, status_code=400 if form.errors else 200)
+    saved = submit_form(form, lambda: services.set_support_threshold(actor=current_user, community=community,
+                                                                threshold=form.threshold.data))
+    if saved is not NOT_SUBMITTED:
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("agenda.settings", slug=slug), 303)
+    return render("agenda/settings.html", community=community, form=form, status_code=status_for(form))
 
 
 @bp.route("/people/<int:user_id>")

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..errors import DomainError
-from ..forms import show_error
+from ..forms import NOT_SUBMITTED, show_error, status_for, submit_form
 from ..rendering import render
 from . import services
 from .forms import ActionForm, JoinForm, LinkOwnerForm, ManagedAccountForm, RejectForm, RoleForm, UnitImportForm
@@ -44,19 +44,14 @@ def join(slug: str):
     community = services.get_community(slug)
     membership = membership_of(current_user, community)
     form = JoinForm()
-    if form.validate_on_submit():
-        try:
-            services.request_membership(
-                actor=current_user, community=community, building=form.building.data,
-                entrance=form.entrance.data, room=form.room.data, note=form.note.data,
-            )
-        except DomainError as err:
-            show_error(form, err)
-        else:
-            flash(_("Your request was sent. Staff will check it and you will see the result here."), "success")
-            return redirect(url_for("communities.show", slug=slug), 303)
+    asked = submit_form(form, lambda: services.request_membership(
+        actor=current_user, community=community, building=form.building.data, entrance=form.entrance.data,
+        room=form.room.data, note=form.note.data))
+    if asked is not NOT_SUBMITTED:
+        flash(_("Your request was sent. Staff will check it and you will see the result here."), "success")
+        return redirect(url_for("communities.show", slug=slug), 303)
     return render("communities/join.html", community=community, membership=membership, form=form,
-                  status_code=400 if form.errors else 200)
+                  status_code=status_for(form))
 
 
 # ---------------------------------------------------------------- members (staff)
@@ -160,19 +155,13 @@ def new_managed_account(slug: str):
     community = services.get_community(slug)
     require(current_user, community, "accounts.manage")
     form = ManagedAccountForm()
-    if form.validate_on_submit():
-        try:
-            user = services.create_managed_account(
-                actor=current_user, community=community, display_name=form.display_name.data,
-                building=form.building.data, entrance=form.entrance.data, room=form.room.data, note=form.note.data,
-            )
-        except DomainError as err:
-            show_error(form, err)
-        else:
-            flash(_("%(name)s is registered. Staff can now act for them.", name=user.display_name), "success")
-            return redirect(url_for("communities.members", slug=slug, status="verified"), 303)
-    return render("communities/managed_new.html", community=community, form=form,
-                  status_code=400 if form.errors else 200)
+    user = submit_form(form, lambda: services.create_managed_account(
+        actor=current_user, community=community, display_name=form.display_name.data, building=form.building.data,
+        entrance=form.entrance.data, room=form.room.data, note=form.note.data))
+    if user is not NOT_SUBMITTED:
+        flash(_("%(name)s is registered. Staff can now act for them.", name=user.display_name), "success")
+        return redirect(url_for("communities.members", slug=slug, status="verified"), 303)
+    return render("communities/managed_new.html", community=community, form=form, status_code=status_for(form))
 
 
 # ---------------------------------------------------------------- units (staff)
@@ -216,16 +205,13 @@ def unit(slug: str, unit_id: int):
     form.user_id.choices = [SelectChoice(0, "—")] + [
         SelectChoice(u.id, f"{u.display_name} ({u.contact or _('managed account')})") for u in members
     ]
-    if form.validate_on_submit():
-        try:
-            services.link_owner(actor=current_user, community=community, unit_id=unit_id, user_id=form.user_id.data)
-        except DomainError as err:
-            show_error(form, err)
-        else:
-            flash(_("Owner linked to %(unit)s.", unit=the_unit.label), "success")
-            return redirect(url_for("communities.unit", slug=slug, unit_id=unit_id), 303)
+    linked = submit_form(form, lambda: services.link_owner(actor=current_user, community=community, unit_id=unit_id,
+                                                      user_id=form.user_id.data))
+    if linked is not NOT_SUBMITTED:
+        flash(_("Owner linked to %(unit)s.", unit=the_unit.label), "success")
+        return redirect(url_for("communities.unit", slug=slug, unit_id=unit_id), 303)
     return render("communities/unit.html", community=community, unit=the_unit, form=form, action_form=ActionForm(),
-                  status_code=400 if form.errors else 200)
+                  status_code=status_for(form))
 
 
 @bp.route("/units/<int:unit_id>/owners/<int:user_id>/remove", methods=["POST"])

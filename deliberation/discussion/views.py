@@ -13,7 +13,7 @@ from ..communities.forms import ActionForm
 from ..communities.services import get_community
 from ..errors import DomainError
 from ..extensions import db
-from ..forms import show_error
+from ..forms import NOT_SUBMITTED, show_error, status_for, submit_form
 from ..rendering import render
 from . import services
 from .forms import STANCES, CommentForm, EditCommentForm, FlagForm, HideForm
@@ -99,21 +99,14 @@ def edit(slug: str, comment_id: int):
     community = get_community(slug)
     comment = services.comment_in(community, comment_id)
     form = EditCommentForm(obj=comment)
-    if form.validate_on_submit():
-        try:
-            services.edit_comment(actor=current_user, community=community, comment_id=comment_id,
-                                  body=form.body.data)
-        except DomainError as err:
-            if err.status_code in (403, 404):
-                raise
-            show_error(form, err)
-        else:
-            return redirect(_item_url(slug, comment.item_id, comment.id), 303)
-    elif request.method == "GET" and not services.can_edit(current_user, comment):
+    if request.method == "GET" and not services.can_edit(current_user, comment):
         flash(_("Comments can be edited for 15 minutes after posting."), "info")
         return redirect(_item_url(slug, comment.item_id, comment.id), 303)
-    return render("discussion/edit.html", community=community, c=comment, form=form,
-                  status_code=400 if form.errors else 200)
+    edited = submit_form(form, lambda: services.edit_comment(actor=current_user, community=community,
+                                                        comment_id=comment_id, body=form.body.data))
+    if edited is not NOT_SUBMITTED:
+        return redirect(_item_url(slug, comment.item_id, comment.id), 303)
+    return render("discussion/edit.html", community=community, c=comment, form=form, status_code=status_for(form))
 
 
 @bp.route("/comments/<int:comment_id>/remove", methods=["POST"])
@@ -133,12 +126,12 @@ def flag(slug: str, comment_id: int):
     community = get_community(slug)
     comment = services.comment_in(community, comment_id)
     form = FlagForm()
-    if form.validate_on_submit():
-        services.flag_comment(actor=current_user, community=community, comment_id=comment_id,
-                              reason=form.reason.data)
+    flagged = submit_form(form, lambda: services.flag_comment(actor=current_user, community=community,
+                                                         comment_id=comment_id, reason=form.reason.data))
+    if flagged is not NOT_SUBMITTED:
         flash(_("Thank you. Staff will look at this comment."), "success")
         return redirect(_item_url(slug, comment.item_id, comment.id), 303)
-    return render("discussion/flag.html", community=community, c=comment, form=form)
+    return render("discussion/flag.html", community=community, c=comment, form=form, status_code=status_for(form))
 
 
 @bp.route("/comments/<int:comment_id>/hide", methods=["GET", "POST"])
@@ -147,21 +140,14 @@ def hide(slug: str, comment_id: int):
     community = get_community(slug)
     comment = services.comment_in(community, comment_id)
     form = HideForm()
-    if form.validate_on_submit():
-        try:
-            services.hide_comment(actor=current_user, community=community, comment_id=comment_id,
-                                  reason=form.reason.data)
-        except DomainError as err:
-            if err.status_code in (403, 404):
-                raise
-            show_error(form, err)
-        else:
-            flash(_("The comment is hidden."), "success")
-            if request.args.get("back") == "queue":
-                return redirect(url_for("discussion.queue", slug=slug), 303)
-            return redirect(_item_url(slug, comment.item_id, comment.id), 303)
-    return render("discussion/hide.html", community=community, c=comment, form=form,
-                  status_code=400 if form.errors else 200)
+    hidden = submit_form(form, lambda: services.hide_comment(actor=current_user, community=community,
+                                                        comment_id=comment_id, reason=form.reason.data))
+    if hidden is not NOT_SUBMITTED:
+        flash(_("The comment is hidden."), "success")
+        if request.args.get("back") == "queue":
+            return redirect(url_for("discussion.queue", slug=slug), 303)
+        return redirect(_item_url(slug, comment.item_id, comment.id), 303)
+    return render("discussion/hide.html", community=community, c=comment, form=form, status_code=status_for(form))
 
 
 @bp.route("/comments/<int:comment_id>/restore", methods=["POST"])

@@ -12,8 +12,8 @@ from ..agenda.services import get_item
 from ..communities.models import Role
 from ..communities.permissions import ROLE_LABELS, require
 from ..communities.services import get_community
-from ..errors import DomainError
-from ..forms import show_error
+from ..errors import DomainError, PermissionDenied
+from ..forms import NOT_SUBMITTED, status_for, submit_form
 from ..rendering import render
 from ..timeutil import utcnow
 from . import services
@@ -51,20 +51,13 @@ def request_review(slug: str, item_id: int):
         SelectChoice(user.id, f"{user.display_name} · {ROLE_LABELS[Role(role)]}")
         for user, role in services.reviewers(community)
     ]
-    if form.validate_on_submit():
-        try:
-            services.request_review(actor=current_user, community=community, item_id=item.id,
-                                    reviewer_ids=form.reviewer_ids.data, question=form.question.data,
-                                    due_on=form.due_on.data)
-        except DomainError as err:
-            if err.status_code in (403, 404):
-                raise
-            show_error(form, err)
-        else:
-            flash(_("The reviewers have been asked and notified."), "success")
-            return redirect(_item_url(slug, item.id), 303)
-    return render("review/request.html", community=community, item=item, form=form,
-                  status_code=400 if form.errors else 200)
+    asked = submit_form(form, lambda: services.request_review(
+        actor=current_user, community=community, item_id=item.id, reviewer_ids=form.reviewer_ids.data,
+        question=form.question.data, due_on=form.due_on.data))
+    if asked is not NOT_SUBMITTED:
+        flash(_("The reviewers have been asked and notified."), "success")
+        return redirect(_item_url(slug, item.id), 303)
+    return render("review/request.html", community=community, item=item, form=form, status_code=status_for(form))
 
 
 @bp.route("/reviews/mine")
@@ -109,19 +102,14 @@ def write(slug: str, request_id: int):
     form = ReviewForm()
     form.verdict.choices = _verdict_choices(req.role)
     respond_form = RespondForm()
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            services.submit_review(actor=current_user, community=community, request_id=req.id,
-                                   verdict=form.verdict.data, body=form.body.data, passages=form.passages.data)
-        except DomainError as err:
-            if err.status_code in (403, 404):
-                raise
-            show_error(form, err)
-        else:
-            flash(_("Your review is published on the item."), "success")
-            return redirect(_item_url(slug, req.item_id), 303)
+    published = submit_form(form, lambda: services.submit_review(
+        actor=current_user, community=community, request_id=req.id, verdict=form.verdict.data,
+        body=form.body.data, passages=form.passages.data))
+    if published is not NOT_SUBMITTED:
+        flash(_("Your review is published on the item."), "success")
+        return redirect(_item_url(slug, req.item_id), 303)
     return render("review/write.html", community=community, req=req, form=form, respond_form=respond_form,
-                  status_code=400 if form.errors else 200)
+                  status_code=status_for(form))
 
 
 @bp.route("/reviews/requests/<int:request_id>/respond", methods=["POST"])
@@ -151,21 +139,15 @@ def revise(slug: str, review_id: int):
     review = services.review_in(community, review_id)
     form = ReviewForm(obj=review)
     form.verdict.choices = _verdict_choices(review.role)
-    if form.validate_on_submit():
-        try:
-            services.revise_review(actor=current_user, community=community, review_id=review.id,
-                                   verdict=form.verdict.data, body=form.body.data, passages=form.passages.data)
-        except DomainError as err:
-            if err.status_code in (403, 404):
-                raise
-            show_error(form, err)
-        else:
-            flash(_("Your review was revised. The earlier version stays in its history."), "success")
-            return redirect(_item_url(slug, review.item_id), 303)
-    elif request.method == "GET" and review.reviewer_id != current_user.id:
-        require(current_user, community, "reviews.object")  # raises for non-reviewers
-    return render("review/revise.html", community=community, review=review, form=form,
-                  status_code=400 if form.errors else 200)
+    if review.reviewer_id != current_user.id:
+        raise PermissionDenied(_("Only the reviewer can revise this review."))
+    revised = submit_form(form, lambda: services.revise_review(
+        actor=current_user, community=community, review_id=review.id, verdict=form.verdict.data,
+        body=form.body.data, passages=form.passages.data))
+    if revised is not NOT_SUBMITTED:
+        flash(_("Your review was revised. The earlier version stays in its history."), "success")
+        return redirect(_item_url(slug, review.item_id), 303)
+    return render("review/revise.html", community=community, review=review, form=form, status_code=status_for(form))
 
 
 @bp.route("/reviews/<int:review_id>/answer", methods=["GET", "POST"])
@@ -174,19 +156,12 @@ def answer(slug: str, review_id: int):
     community = get_community(slug)
     review = services.review_in(community, review_id)
     form = AnswerForm()
-    if form.validate_on_submit():
-        try:
-            services.answer_objection(actor=current_user, community=community, review_id=review.id,
-                                      body=form.body.data)
-        except DomainError as err:
-            if err.status_code in (403, 404):
-                raise
-            show_error(form, err)
-        else:
-            flash(_("Your answer was sent to the legal adviser."), "success")
-            return redirect(_item_url(slug, review.item_id), 303)
-    return render("review/answer.html", community=community, review=review, form=form,
-                  status_code=400 if form.errors else 200)
+    answered = submit_form(form, lambda: services.answer_objection(
+        actor=current_user, community=community, review_id=review.id, body=form.body.data))
+    if answered is not NOT_SUBMITTED:
+        flash(_("Your answer was sent to the legal adviser."), "success")
+        return redirect(_item_url(slug, review.item_id), 303)
+    return render("review/answer.html", community=community, review=review, form=form, status_code=status_for(form))
 
 
 @bp.route("/reviews/<int:review_id>/close", methods=["GET", "POST"])
@@ -195,21 +170,13 @@ def close(slug: str, review_id: int):
     community = get_community(slug)
     review = services.review_in(community, review_id)
     form = CloseObjectionForm()
-    if form.validate_on_submit():
-        withdraw = request.form.get("withdraw") == "1"
-        try:
-            services.close_objection(actor=current_user, community=community, review_id=review.id,
-                                     withdraw=withdraw, note=form.note.data)
-        except DomainError as err:
-            if err.status_code in (403, 404):
-                raise
-            show_error(form, err)
-        else:
-            flash(_("The objection was withdrawn.") if withdraw else _("The objection is marked resolved."),
-                  "success")
-            return redirect(_item_url(slug, review.item_id), 303)
-    return render("review/close.html", community=community, review=review, form=form,
-                  status_code=400 if form.errors else 200)
+    withdraw = request.form.get("withdraw") == "1"
+    closed = submit_form(form, lambda: services.close_objection(
+        actor=current_user, community=community, review_id=review.id, withdraw=withdraw, note=form.note.data))
+    if closed is not NOT_SUBMITTED:
+        flash(_("The objection was withdrawn.") if withdraw else _("The objection is marked resolved."), "success")
+        return redirect(_item_url(slug, review.item_id), 303)
+    return render("review/close.html", community=community, review=review, form=form, status_code=status_for(form))
 
 
 @bp.route("/reviews/<int:review_id>/actions")
