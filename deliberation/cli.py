@@ -16,7 +16,9 @@ def database_is_empty() -> bool:
 
     if not inspect(db.engine).has_table("users"):
         return True
-    return db.session.scalar(select(User.id).limit(1)) is None
+    empty = db.session.scalar(select(User.id).limit(1)) is None
+    db.session.remove()  # end the read: on SQLite it holds the write lock the demo needs
+    return empty
 
 
 def register_cli(app: Flask) -> None:
@@ -26,10 +28,10 @@ def register_cli(app: Flask) -> None:
         """Load the demo community 阳光社区 (run `flask db upgrade` first)."""
         from .demo import load_demo
 
-        if if_empty and not database_is_empty():
-            click.echo("The database already has data; the demo was not loaded.")
-            return
         if not database_is_empty():
+            if if_empty:
+                click.echo("The database already has data; the demo was not loaded.")
+                return
             raise click.ClickException("The database is not empty. Use a fresh database for the demo.")
         # Services render fragments and links; give them a request to render in.
         with current_app.test_request_context("/"):

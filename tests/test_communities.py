@@ -269,3 +269,37 @@ def test_units_list_answers_htmx_with_the_fragment_only(client, auth):
     assert "3-2-501" in fragment.get_data(as_text=True)
     assert "<html" in restore.get_data(as_text=True)
     assert "HX-Request" in fragment.headers["Vary"]
+
+
+def test_flask_demo_loads_once_and_only_into_an_empty_database(app, runner):
+    first = runner.invoke(args=["demo", "--if-empty"])
+    assert first.exit_code == 0 and "阳光社区" in first.output, first.output
+    second = runner.invoke(args=["demo", "--if-empty"])
+    assert second.exit_code == 0 and "not loaded" in second.output
+    third = runner.invoke(args=["demo"])
+    assert third.exit_code != 0
+    from deliberation.communities.services import get_community
+
+    sunshine = get_community("yangguang")
+    people = {c: accounts_find(c) for c in ("13800000001", "13800000003", "13800000004", "13800000005",
+                                            "13800000010", "13800000013")}
+    assert {Role.ADMIN, Role.STAFF} <= roles_of(people["13800000001"], sunshine)
+    assert Role.CHAIR in roles_of(people["13800000003"], sunshine)
+    assert Role.EXPERT in roles_of(people["13800000004"], sunshine)
+    assert Role.LEGAL in roles_of(people["13800000005"], sunshine)
+    assert Role.OWNER in roles_of(people["13800000010"], sunshine)
+    assert roles_of(people["13800000013"], sunshine) == {Role.RESIDENT}
+
+
+def accounts_find(contact):
+    from deliberation.accounts.services import find_by_contact
+
+    return find_by_contact(contact)
+
+
+def test_community_create_command(app, runner):
+    make_user(contact="boss@example.com")
+    created = runner.invoke(args=["community", "create", "new-place", "新社区", "--admin", "boss@example.com"])
+    assert created.exit_code == 0, created.output
+    unknown = runner.invoke(args=["community", "create", "other", "别的", "--admin", "nobody@example.com"])
+    assert unknown.exit_code != 0 and "register it first" in unknown.output

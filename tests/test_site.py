@@ -81,3 +81,27 @@ def test_health_checks(client):
     assert client.get("/healthz").json == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json["checks"]["database"] == "ok"
+
+
+def test_backup_and_restore_bring_the_data_back(app, runner, tmp_path, db):
+    from tests.conftest import ON_POSTGRES
+
+    if ON_POSTGRES:
+        import shutil
+
+        import pytest
+
+        if not shutil.which("pg_dump"):
+            pytest.skip("pg_dump is not installed")
+    from deliberation.accounts.models import User
+
+    make_user("备份前的人")
+    target = tmp_path / ("backup.dump" if ON_POSTGRES else "backup.db")
+    result = runner.invoke(args=["backup", str(target)])
+    assert result.exit_code == 0, result.output
+    make_user("备份后的人")
+    db.session.remove()
+    restored = runner.invoke(args=["restore", str(target), "--yes"])
+    assert restored.exit_code == 0, restored.output
+    names = {u.display_name for u in db.session.scalars(db.select(User))}
+    assert "备份前的人" in names and "备份后的人" not in names
