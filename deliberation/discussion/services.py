@@ -45,7 +45,8 @@ def thread(item: AgendaItem) -> tuple[list[Comment], dict[int | None, list[Comme
     comments = list(
         db.session.scalars(
             select(Comment).where(Comment.item_id == item.id).order_by(Comment.id)
-            .options(selectinload(Comment.author), selectinload(Comment.parent).selectinload(Comment.author))
+            .options(selectinload(Comment.author), selectinload(Comment.parent).selectinload(Comment.author),
+                     selectinload(Comment.revisions))
         )
     )
     children: dict[int | None, list[Comment]] = {}
