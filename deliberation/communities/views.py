@@ -141,11 +141,15 @@ def change_role(slug: str, user_id: int):
     form = RoleForm()
     if not form.validate_on_submit():
         abort(400)
-    if request.form.get("grant") == "1":
-        services.grant_role(actor=current_user, community=community, user_id=user_id, role=form.role.data)
+    change = services.grant_role if request.form.get("grant") == "1" else services.revoke_role
+    try:
+        change(actor=current_user, community=community, user_id=user_id, role=form.role.data)
+    except DomainError as err:
+        if err.status_code in (403, 404):
+            raise
+        flash(str(err.message), "error")  # e.g. the last admin: say why, stay on the page
     else:
-        services.revoke_role(actor=current_user, community=community, user_id=user_id, role=form.role.data)
-    flash(_("Roles updated."), "success")
+        flash(_("Roles updated."), "success")
     return redirect(url_for("communities.members", slug=slug, status="verified") + f"#member-{user_id}", 303)
 
 
