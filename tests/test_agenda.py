@@ -260,3 +260,15 @@ def test_supporting_works_without_javascript(app, client, auth, db):
     assert item.support_count == 1
     assert "您已联名支持这个议题" in client.get(f"/c/{community.slug}/items/{item.id}").get_data(as_text=True)
     assert admin_of(community)
+
+
+def test_system_notes_on_the_timeline_are_shown_in_the_readers_language(app, client, db):
+    community = make_community()
+    community.support_threshold = 1
+    db.session.commit()
+    item = make_item(community)
+    agenda.support_item(actor=make_member(community), community=community, item_id=item.id)
+    chinese = client.get(f"/c/{community.slug}/items/{item.id}", headers={"Accept-Language": "zh-CN"})
+    english = client.get(f"/c/{community.slug}/items/{item.id}", headers={"Accept-Language": "en"})
+    assert "联名达到 1 人。" in chinese.get_data(as_text=True)
+    assert "Reached 1 supports." in english.get_data(as_text=True)

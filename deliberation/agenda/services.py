@@ -277,7 +277,7 @@ def support_item(*, actor: User, community: Community, item_id: int) -> AgendaIt
     if item.support_count >= community.support_threshold and item.status == ItemStatus.SUBMITTED:
         try:
             _move(item, ItemStatus.ACCEPTED, actor=None,
-                  note=str(_l("Reached %(n)d supports.", n=community.support_threshold)))
+                  note=system_note("threshold", n=community.support_threshold))
             db.session.commit()
             accepted = True
         except (Conflict, InvalidTransition):
@@ -395,6 +395,32 @@ STATUS_LABELS = {
     ItemStatus.REJECTED: _l("Not accepted"),
     ItemStatus.MERGED: _l("Merged"),
 }
+
+# Notes the app writes on the timeline itself are stored as keys and translated when shown,
+# so each reader sees them in their own language; people's notes are shown as written.
+SYSTEM_NOTES = {
+    "threshold": _l("Reached %(n)d supports."),
+    "review_requested": _l("Review requested."),
+}
+
+
+def system_note(key: str, **params) -> str:
+    return "system:" + key + "".join(f":{k}={v}" for k, v in params.items())
+
+
+def timeline_note(note: str) -> str:
+    if not note.startswith("system:"):
+        return note
+    key, *pairs = note[len("system:"):].split(":")
+    template = SYSTEM_NOTES.get(key)
+    if template is None:
+        return ""
+    params = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        params[name] = int(value) if value.isdigit() else value
+    return str(template) % params if params else str(template)
+
 
 CATEGORY_LABELS = {
     "parking": _l("Parking"),

@@ -25,7 +25,8 @@ bp = Blueprint("agenda", __name__, url_prefix="/c/<slug>")
 
 @bp.app_context_processor
 def agenda_helpers():
-    return {"item_status_labels": services.STATUS_LABELS, "category_label": category_label}
+    return {"item_status_labels": services.STATUS_LABELS, "category_label": category_label,
+            "timeline_note": services.timeline_note}
 
 
 def category_label(category) -> str:

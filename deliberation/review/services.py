@@ -210,7 +210,7 @@ def request_review(
     db.session.commit()
     if item.status == ItemStatus.ACCEPTED:
         agenda.advance_item(actor=actor, community=community, item_id=item.id, to=ItemStatus.IN_REVIEW,
-                            note=str(_l("Review requested.")), system=True)
+                            note=agenda.system_note("review_requested"), system=True)
     _announce(item)
     notifications.announce_to(told)
     return created
