@@ -142,8 +142,11 @@ def register_socket_handlers() -> None:
             since = 0
         missed = db.session.scalars(
             select(LiveEvent).where(LiveEvent.room == room, LiveEvent.id > since).order_by(LiveEvent.id)
-            .limit(REPLAY_LIMIT)
+            .limit(REPLAY_LIMIT + 1)
         ).all()
+        if len(missed) > REPLAY_LIMIT:
+            # Away too long to replay piece by piece: the page should simply load again.
+            return {"ok": True, "room": f"{kind}:{ident}", "replayed": 0, "reload": True}
         for event in missed:
             emit(event.name, {**event.payload, "id": event.id, "replayed": True})
         return {"ok": True, "room": f"{kind}:{ident}", "replayed": len(missed)}

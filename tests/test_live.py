@@ -125,3 +125,15 @@ def test_notifications_reach_only_their_owner_live(app):
     assert [e["name"] for e in events] == ["notification.created"]
     assert "html" not in events[0]["args"][0]  # personal content is fetched, never broadcast
     assert "1" in browser.get("/notifications/bell").get_data(as_text=True)
+
+
+def test_a_client_away_too_long_is_told_to_reload(app, monkeypatch):
+    monkeypatch.setattr(realtime, "REPLAY_LIMIT", 3)
+    community = make_community()
+    item = make_item(community)
+    socket = socketio.test_client(app)
+    start = realtime.last_event_id()
+    for n in range(3):
+        discussion.post_comment(actor=make_member(community), community=community, item_id=item.id, body=str(n))
+    reply = _join(socket, f"item:{item.id}", last_id=start)
+    assert reply["reload"] is True and socket.get_received() == []

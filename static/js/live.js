@@ -54,7 +54,9 @@
   socket.on("connect", function () {
     showStatus("");
     rooms.forEach(function (room) {
-      socket.emit("join", { room: room, locale: locale, last_id: lastId });
+      socket.emit("join", { room: room, locale: locale, last_id: lastId }, function (ack) {
+        if (ack && ack.reload) window.location.reload(); // missed too much to replay
+      });
     });
   });
   socket.on("disconnect", function () { showStatus("offline"); });
