@@ -147,8 +147,11 @@ def register_socket_handlers() -> None:
         if len(missed) > REPLAY_LIMIT:
             # Away too long to replay piece by piece: the page should simply load again.
             return {"ok": True, "room": f"{kind}:{ident}", "replayed": 0, "reload": True}
-        for event in missed:
-            emit(event.name, {**event.payload, "id": event.id, "replayed": True})
+        try:
+            for event in missed:
+                emit(event.name, {**event.payload, "id": event.id, "replayed": True})
+        except ValueError:  # the page went away while we were replaying: nothing to do
+            return {"ok": False, "error": "gone"}
         return {"ok": True, "room": f"{kind}:{ident}", "replayed": len(missed)}
 
     @socketio.on("leave")

@@ -33,7 +33,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+# One app and one server for all browser tests: Flask-SocketIO's server is a process-wide
+# extension, so a second app started while pages of the first are connected would steal it.
+@pytest.fixture(scope="session")
 def live_app(database_template, tmp_path_factory):
     if ON_POSTGRES:
         pytest.skip("browser tests run in the SQLite pass; the PostgreSQL pass covers the data layer")
@@ -43,7 +45,7 @@ def live_app(database_template, tmp_path_factory):
     return app
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(live_app):
     port = _free_port()
     server = make_server("127.0.0.1", port, live_app, threaded=True)
