@@ -51,9 +51,10 @@ def create_app(config: dict | None = None) -> Flask:
     from .notifications.views import bp as notifications_bp
     from .review.views import bp as review_bp
     from .site import bp as site_bp
+    from .voting.views import bp as voting_bp
 
     for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, review_bp,
-                      notifications_bp):
+                      voting_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
     from .realtime import last_event_id, register_socket_handlers

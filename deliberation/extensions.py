@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_babel import Babel
 from flask_htmx import HTMX
 from flask_limiter import Limiter
@@ -59,7 +59,25 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _expects_writes() -> bool:
     """GET and HEAD requests only read; everything else (POST, sockets, CLI, tests) may write."""
+    if has_request_context() and g.get("expect_writes"):
+        return True  # a GET that must write (see ``writing``)
     return not (has_request_context() and request.method in ("GET", "HEAD"))
+
+
+class writing:
+    """``with writing():`` around a write inside a GET request (e.g. closing a vote whose time
+    has passed): the transactions it begins take the write lock up front, like a POST's."""
+
+    def __enter__(self):
+        db.session.rollback()  # end the read transaction this request already began
+        if has_request_context():
+            g.expect_writes = True
+        return self
+
+    def __exit__(self, *exc):
+        if has_request_context():
+            g.expect_writes = False
+        return False
 
 
 @event.listens_for(Engine, "begin")

@@ -76,3 +76,54 @@ def make_item(community: Community, author: User | None = None, *, title: str = 
     if submit:
         agenda.submit_item(actor=author, community=community, item_id=item.id)
     return item
+
+
+# ---------------------------------------------------------------- helpers for community and audit tests
+
+
+def request_to_join(community: Community, person: User | None = None, label: str = "1-1-101",
+                    note: str = "") -> Membership:
+    """``person`` (a new user if none) asks to join, claiming the unit ``label`` (building-entrance-room)."""
+    building, entrance, room = label.split("-")
+    return communities.request_membership(actor=person or make_user(), community=community, building=building,
+                                          entrance=entrance, room=room, note=note)
+
+
+def audit_entries(community: Community | None = None, action: str | None = None) -> list:
+    """Audit entries, oldest first, optionally of one community and one action."""
+    from deliberation.audit.models import AuditEntry
+
+    query = db.select(AuditEntry).order_by(AuditEntry.id)
+    if community is not None:
+        query = query.where(AuditEntry.community_id == community.id)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    return list(db.session.scalars(query))
+
+
+def count_rows(model, *where) -> int:
+    """How many rows of ``model`` match ``where``, read fresh from the database."""
+    db.session.expire_all()
+    return db.session.scalar(db.select(db.func.count()).select_from(model).where(*where))
+
+
+def make_measure(community: Community, item=None, *, chair: User | None = None, open_now: bool = True, **rules):
+    """A measure on an accepted item (made if none), opened unless ``open_now`` is False.
+    ``rules`` are MeasureDraft fields; by default a secret yes/no vote of residents closing in a day."""
+    from datetime import timedelta
+
+    from deliberation.agenda import services as agenda
+    from deliberation.timeutil import utcnow
+    from deliberation.voting import services as voting
+
+    chair = chair or make_member(community, Role.CHAIR)
+    if item is None:
+        item = make_item(community)
+        agenda.accept_item(actor=admin_of(community), community=community, item_id=item.id)
+    rules.setdefault("question", "是否通过共享停车方案？")
+    rules.setdefault("closes_at", utcnow() + timedelta(days=1))
+    measure = voting.create_measure(actor=chair, community=community, item_id=item.id,
+                                    draft=voting.MeasureDraft(**rules))
+    if open_now:
+        voting.open_measure(actor=chair, community=community, measure_id=measure.id)
+    return measure

@@ -223,6 +223,12 @@ def _move(item: AgendaItem, to: ItemStatus, *, actor: User | None, note: str = "
                              to_status=to, note=note))
 
 
+def move_item(item: AgendaItem, to: ItemStatus, *, actor: User | None, note: str = "") -> None:
+    """For other services moving an item inside their own transaction (they commit, then call
+    ``announce_status``)."""
+    _move(item, to, actor=actor, note=note)
+
+
 def _announce_status(item: AgendaItem) -> None:
     db.session.refresh(item)
     realtime.announce(
@@ -350,6 +356,10 @@ def advance_item(*, actor: User | None, community: Community, item_id: int, to: 
     if target in (ItemStatus.SUBMITTED, ItemStatus.WITHDRAWN, ItemStatus.REJECTED, ItemStatus.MERGED):
         raise InvalidTransition(_l("Use the matching action for that change."))
     item = _item_in(community, item_id)
+    if target == ItemStatus.VOTING:
+        from ..review.services import require_no_open_objection  # review builds on agenda
+
+        require_no_open_objection(item.id)
     _move(item, target, actor=actor, note=(note or "").strip()[:REASON_MAX])
     db.session.commit()
     _announce_status(item)
@@ -401,6 +411,7 @@ STATUS_LABELS = {
 SYSTEM_NOTES = {
     "threshold": _l("Reached %(n)d supports."),
     "review_requested": _l("Review requested."),
+    "vote_closed": _l("Voting closed on every measure."),
 }
 
 
@@ -430,3 +441,6 @@ CATEGORY_LABELS = {
     "conventions": _l("Conventions"),
     "other": _l("Other"),
 }
+
+
+announce_status = _announce_status

@@ -45,6 +45,8 @@ class Community(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     # Supports (联名) an agenda item needs to be accepted onto the agenda automatically.
     support_threshold: Mapped[int] = mapped_column(default=10, server_default="10")
+    # Proxies (委托) one member may hold on one measure.
+    max_proxies: Mapped[int] = mapped_column(default=2, server_default="2")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

@@ -36,6 +36,9 @@ POLICY: dict[str, frozenset[Role]] = {
     "reviews.overview": frozenset({Role.STAFF, Role.ADMIN}),
     "reviews.write": frozenset({Role.EXPERT, Role.LEGAL}),
     "reviews.object": frozenset({Role.LEGAL}),
+    "measures.manage": frozenset({Role.CHAIR, Role.STAFF, Role.ADMIN}),
+    "votes.run": frozenset({Role.CHAIR, Role.STAFF, Role.ADMIN}),
+    "votes.paper": frozenset({Role.STAFF, Role.ADMIN}),
 }
 
 DENIED_MESSAGES = {
@@ -58,6 +61,9 @@ DENIED_MESSAGES = {
     "reviews.overview": _l("Only community staff can see all review requests."),
     "reviews.write": _l("Only experts and legal advisers of this community write reviews."),
     "reviews.object": _l("Only a legal adviser can raise a legal objection."),
+    "measures.manage": _l("Only a meeting chair or staff can define measures."),
+    "votes.run": _l("Only a meeting chair or staff can open and close votes."),
+    "votes.paper": _l("Only community staff can enter paper ballots and proxies."),
 }
 
 

@@ -20,6 +20,9 @@ MESSAGES = {
     "review_requested": _l("%(actor)s asks you to review “%(item)s”"),
     "review_submitted": _l("%(actor)s published a review of “%(item)s”"),
     "objection_answered": _l("%(actor)s answered your objection on “%(item)s”"),
+    "vote.opened": _l("A vote is open on “%(item)s”"),
+    "proxy.granted": _l("%(name)s authorised you to vote for them on “%(question)s”"),
+    "proxy.revoked": _l("%(name)s took back their proxy on “%(question)s”"),
 }
 
 

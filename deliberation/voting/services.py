@@ -1,0 +1,843 @@
+"""Measure and voting operations. Every rule that protects a vote is enforced here or by the
+database: who is on the roll (fixed when the vote is announced), one ballot per voter (the
+unique constraint on participation), the voting window, proxies, paper ballots, secrecy
+(participation and ballot stored apart) and the append-only result written at close.
+
+Concurrency: casting takes a shared lock on the measure row and an exclusive lock on the
+voter's roll entry (PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE). Closing takes
+the exclusive lock on the measure row, so it waits for ballots in flight and later ballots see it
+closed. Everything that changes what one voter may do locks that voter's roll entry first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import realtime
+from ..accounts.models import User
+from ..agenda import services as agenda
+from ..agenda.models import AgendaItem, ItemStatus
+from ..audit.services import record
+from ..communities.models import Community, Membership, MembershipStatus, Ownership, Unit
+from ..communities.permissions import can, require
+from ..communities.services import member_in
+from ..errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from ..extensions import db
+from ..notifications import services as notifications
+from ..review.services import require_no_open_objection
+from ..timeutil import utcnow
+from ..urls import link
+from .models import (
+    Ballot,
+    Channel,
+    Electorate,
+    Eligibility,
+    HandCount,
+    Measure,
+    MeasureKind,
+    MeasureOption,
+    MeasureStatus,
+    Participation,
+    Proxy,
+    ProxyStatus,
+    Weighting,
+)
+from .rules import PRESETS, THRESHOLDS, YES_NO_CHOICES, BallotRow, MeasureRules, count_measure
+
+QUESTION_MAX = 300
+OPTION_MAX = 200
+TEXT_MAX = 50000
+MAX_OPTIONS = 10
+OPTION_KEYS = "ABCDEFGHIJ"
+# Item statuses from which a vote may be opened (the item moves to "voting").
+VOTABLE = frozenset({ItemStatus.ACCEPTED, ItemStatus.IN_REVIEW, ItemStatus.SCHEDULED, ItemStatus.VOTING})
+# Receipt alphabet: no 0/O, 1/I/L, so a code read aloud or copied by hand survives.
+RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+# ---------------------------------------------------------------- reading
+
+
+def measures_of(item: AgendaItem) -> list[Measure]:
+    return list(db.session.scalars(
+        select(Measure).where(Measure.item_id == item.id).order_by(Measure.position, Measure.id)))
+
+
+def measure_in(community: Community, measure_id: int, viewer: User | None = None) -> Measure:
+    measure = db.session.scalar(
+        select(Measure).where(Measure.id == measure_id, Measure.community_id == community.id))
+    if measure is None or (measure.status == MeasureStatus.DRAFT and not can(viewer, community, "measures.manage")):
+        raise NotFound(_l("That measure does not exist in this community."))
+    agenda.get_item(community=community, item_id=measure.item_id, viewer=viewer)
+    return measure
+
+
+def is_accepting(measure: Measure, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (measure.status == MeasureStatus.OPEN and measure.method == "ballots"
+            and (measure.opens_at is None or measure.opens_at <= now)
+            and (measure.closes_at is None or now < measure.closes_at))
+
+
+def results_visible(measure: Measure) -> bool:
+    return measure.status == MeasureStatus.CLOSED or (measure.status == MeasureStatus.OPEN and measure.results_live)
+
+
+def roll_entry(measure: Measure, user_id: int) -> Eligibility | None:
+    return db.session.scalar(
+        select(Eligibility).where(Eligibility.measure_id == measure.id, Eligibility.user_id == user_id))
+
+
+def has_voted(measure: Measure, user_id: int) -> bool:
+    return db.session.scalar(
+        select(Participation.id).where(Participation.measure_id == measure.id, Participation.voter_id == user_id)
+    ) is not None
+
+
+def active_proxy_from(measure: Measure, grantor_id: int) -> Proxy | None:
+    return db.session.scalar(select(Proxy).where(
+        Proxy.measure_id == measure.id, Proxy.grantor_id == grantor_id, Proxy.status == ProxyStatus.ACTIVE))
+
+
+def proxies_held(measure: Measure, delegate_id: int) -> list[Proxy]:
+    return list(db.session.scalars(select(Proxy).where(
+        Proxy.measure_id == measure.id, Proxy.delegate_id == delegate_id, Proxy.status == ProxyStatus.ACTIVE
+    ).order_by(Proxy.id)))
+
+
+@dataclass
+class Turnout:
+    eligible: int
+    eligible_area: Decimal
+    cast: int
+    cast_area: Decimal
+    by_channel: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.cast / self.eligible) if self.eligible else 0
+
+    @property
+    def area_percent(self) -> int:
+        return round(100 * self.cast_area / self.eligible_area) if self.eligible_area else 0
+
+
+def turnout(measure: Measure) -> Turnout:
+    eligible, eligible_area = db.session.execute(
+        select(func.count(Eligibility.id), func.coalesce(func.sum(Eligibility.area), 0))
+        .where(Eligibility.measure_id == measure.id)).one()
+    channels = dict(db.session.execute(
+        select(Participation.channel, func.count(Participation.id))
+        .where(Participation.measure_id == measure.id).group_by(Participation.channel)).all())
+    cast_area = db.session.scalar(
+        select(func.coalesce(func.sum(Eligibility.area), 0))
+        .join(Participation, (Participation.voter_id == Eligibility.user_id)
+              & (Participation.measure_id == Eligibility.measure_id))
+        .where(Eligibility.measure_id == measure.id))
+    if measure.method == "hands" and measure.result:
+        present = measure.result["cast"]["count"]
+        return Turnout(eligible, Decimal(eligible_area), present, Decimal(0), {"hands": present})
+    return Turnout(eligible, Decimal(eligible_area), sum(channels.values()), Decimal(cast_area), channels)
+
+
+def rules_of(measure: Measure) -> MeasureRules:
+    return MeasureRules(
+        kind=measure.kind, options=[o.key for o in measure.options], preset=measure.preset,
+        threshold=measure.threshold, abstentions_count=measure.abstentions_count,
+        quorum_headcount=Decimal(measure.quorum_headcount or 0), quorum_area=Decimal(measure.quorum_area or 0),
+    )
+
+
+def board(measure: Measure) -> list[Ballot]:
+    """Every ballot of a closed measure, in receipt order (which says nothing about who or when)."""
+    if measure.status != MeasureStatus.CLOSED:
+        return []
+    return list(db.session.scalars(select(Ballot).where(Ballot.measure_id == measure.id).order_by(Ballot.receipt)))
+
+
+def tally(measure: Measure) -> dict:
+    """Count the measure from its roll and its ballots (what ``close_measure`` stores)."""
+    roll = db.session.execute(
+        select(func.count(Eligibility.id), func.coalesce(func.sum(Eligibility.weight), 0),
+               func.coalesce(func.sum(Eligibility.area), 0)).where(Eligibility.measure_id == measure.id)).one()
+    ballots = [BallotRow(b.id, b.content, Decimal(b.weight), Decimal(b.area)) for b in db.session.scalars(
+        select(Ballot).where(Ballot.measure_id == measure.id).order_by(Ballot.id))]
+    absent = [Decimal(a) for a in db.session.scalars(
+        select(Eligibility.area).where(
+            Eligibility.measure_id == measure.id,
+            ~Eligibility.user_id.in_(select(Participation.voter_id).where(Participation.measure_id == measure.id))))]
+    return count_measure(rules_of(measure), roll_count=roll[0], roll_weight=Decimal(roll[1]),
+                         roll_area=Decimal(roll[2]), ballots=ballots, absent_areas=absent)
+
+
+def current_result(measure: Measure) -> dict | None:
+    """The stored result of a closed measure, the live count of an open one that shows results
+    live, otherwise None (hidden until close)."""
+    if measure.status == MeasureStatus.CLOSED:
+        return measure.result
+    if measure.status == MeasureStatus.OPEN and measure.results_live:
+        return tally(measure)
+    return None
+
+
+def roll_call(measure: Measure) -> list[tuple[Eligibility, Ballot | None, Participation | None]]:
+    """Open (roll-call) measures: every person on the roll with what they chose."""
+    if measure.secret:
+        return []
+    entries = list(db.session.scalars(select(Eligibility).where(Eligibility.measure_id == measure.id)))
+    ballots = {b.voter_id: b for b in db.session.scalars(select(Ballot).where(Ballot.measure_id == measure.id))}
+    parts = {p.voter_id: p for p in db.session.scalars(
+        select(Participation).where(Participation.measure_id == measure.id))}
+    rows = [(e, ballots.get(e.user_id), parts.get(e.user_id)) for e in entries]
+    return sorted(rows, key=lambda row: row[0].user.display_name)
+
+
+def eligible_voters(community: Community, electorate: str, weighting: str) -> list[tuple[int, Decimal, Decimal, str]]:
+    """(user id, weight, area, unit labels) for everyone who may vote under these rules now.
+    Owners: a co-owned unit's vote and area are shared equally among its owners; an owner of
+    several units appears once with all their area."""
+    verified = select(Membership.user_id).where(
+        Membership.community_id == community.id, Membership.status == MembershipStatus.VERIFIED)
+    if electorate == Electorate.RESIDENTS:
+        rows = db.session.execute(
+            select(Membership.user_id, Unit).outerjoin(Unit, Unit.id == Membership.unit_id)
+            .where(Membership.community_id == community.id, Membership.status == MembershipStatus.VERIFIED)
+            .order_by(Membership.user_id)).all()
+        return [(user_id, Decimal(1), Decimal(0), unit.label if unit else "") for user_id, unit in rows]
+    owners_per_unit = dict(db.session.execute(
+        select(Ownership.unit_id, func.count(Ownership.id)).join(Unit, Unit.id == Ownership.unit_id)
+        .where(Unit.community_id == community.id).group_by(Ownership.unit_id)).all())
+    holdings: dict[int, list[Unit]] = {}
+    for user_id, unit in db.session.execute(
+        select(Ownership.user_id, Unit).join(Unit, Unit.id == Ownership.unit_id)
+        .where(Unit.community_id == community.id, Ownership.user_id.in_(verified))
+        .order_by(Ownership.user_id, Unit.building, Unit.entrance, Unit.room)
+    ).all():
+        holdings.setdefault(user_id, []).append(unit)
+    voters = []
+    for user_id, units in holdings.items():
+        unit_share = sum((Decimal(1) / owners_per_unit[u.id] for u in units), Decimal(0))
+        area = sum((Decimal(u.floor_area) / owners_per_unit[u.id] for u in units), Decimal(0))
+        area = area.quantize(Decimal("0.0001"))
+        weight = {Weighting.PERSON: Decimal(1), Weighting.UNIT: unit_share.quantize(Decimal("0.000001")),
+                  Weighting.AREA: area}[Weighting(weighting)]
+        voters.append((user_id, weight, area, "、".join(u.label for u in units)[:400]))
+    return voters
+
+
+# ---------------------------------------------------------------- defining measures
+
+
+@dataclass
+class MeasureDraft:
+    """What a chair fills in to define a measure; the service checks it all."""
+
+    kind: str = MeasureKind.YES_NO
+    question: str = ""
+    options: list[str] = field(default_factory=list)
+    text: str = ""
+    preset: str = "custom"
+    electorate: str = Electorate.RESIDENTS
+    weighting: str = Weighting.PERSON
+    quorum_headcount: Decimal | None = None  # percent, 0-100
+    quorum_area: Decimal | None = None  # percent, 0-100
+    threshold: str = "majority"
+    abstentions_count: bool = False
+    secret: bool = True
+    results_live: bool = False
+    opens_at: datetime | None = None  # UTC
+    closes_at: datetime | None = None  # UTC
+
+
+def _percent(value, field_name: str) -> Decimal:
+    if value in (None, ""):
+        return Decimal(0)
+    try:
+        share = Decimal(str(value))
+    except ArithmeticError:
+        raise ValidationError(_l("Please give a percentage between 0 and 100."), field=field_name) from None
+    if not share.is_finite() or share < 0 or share > 100:
+        raise ValidationError(_l("Please give a percentage between 0 and 100."), field=field_name)
+    return (share / 100).quantize(Decimal("0.0001"))
+
+
+def _checked(draft: MeasureDraft) -> dict:
+    """The measure's columns from a draft, or ValidationError naming the field."""
+    try:
+        kind = MeasureKind(draft.kind)
+    except ValueError:
+        raise ValidationError(_l("Please choose what kind of vote this is."), field="kind") from None
+    question = (draft.question or "").strip()
+    if not question:
+        raise ValidationError(_l("Please write the question voters answer."), field="question")
+    if len(question) > QUESTION_MAX:
+        raise ValidationError(_l("The question must be at most %(n)d characters.", n=QUESTION_MAX), field="question")
+    options = [o.strip() for o in draft.options if o and o.strip()]
+    if kind in (MeasureKind.SINGLE, MeasureKind.APPROVAL, MeasureKind.RANKED):
+        if len(options) < 2:
+            raise ValidationError(_l("Please give at least two options, one per line."), field="options")
+        if len(options) > MAX_OPTIONS:
+            raise ValidationError(_l("At most %(n)d options.", n=MAX_OPTIONS), field="options")
+        if len(set(options)) != len(options):
+            raise ValidationError(_l("Two options are the same."), field="options")
+        if any(len(o) > OPTION_MAX for o in options):
+            raise ValidationError(_l("Each option must be at most %(n)d characters.", n=OPTION_MAX), field="options")
+    else:
+        options = []
+    text = (draft.text or "").strip()
+    if kind == MeasureKind.CONVENTION and not text:
+        raise ValidationError(_l("Please paste the full text of the convention voters adopt."), field="text")
+    if len(text) > TEXT_MAX:
+        raise ValidationError(_l("The text must be at most %(n)d characters.", n=TEXT_MAX), field="text")
+    preset = draft.preset or "custom"
+    electorate, weighting, threshold = draft.electorate, draft.weighting, draft.threshold
+    if preset != "custom":
+        rule = PRESETS.get(preset)
+        if rule is None:
+            raise ValidationError(_l("Unknown rule preset."), field="preset")
+        if kind not in rule.kinds:
+            raise ValidationError(_l("The Civil Code art. 278 presets are for yes / no votes and conventions."),
+                                  field="preset")
+        electorate, weighting, threshold = rule.electorate, rule.weighting, "majority"
+    if electorate not in set(Electorate):
+        raise ValidationError(_l("Please choose who may vote."), field="electorate")
+    if weighting not in set(Weighting):
+        raise ValidationError(_l("Please choose how votes are weighted."), field="weighting")
+    if weighting != Weighting.PERSON and electorate != Electorate.OWNERS:
+        raise ValidationError(_l("Weighting by unit or by floor area is for owners' votes."), field="weighting")
+    if threshold not in THRESHOLDS:
+        raise ValidationError(_l("Please choose the threshold."), field="threshold")
+    if threshold == "plurality" and kind not in (MeasureKind.SINGLE, MeasureKind.APPROVAL):
+        raise ValidationError(_l("“Most votes wins” is for votes between options."), field="threshold")
+    if kind == MeasureKind.RANKED:
+        threshold = "majority"  # instant runoff always ends with a majority of the ballots still counting
+    if draft.closes_at is None:
+        raise ValidationError(_l("Please choose when voting closes."), field="closes_at")
+    if draft.opens_at is not None and draft.closes_at <= draft.opens_at:
+        raise ValidationError(_l("Voting must close after it opens."), field="closes_at")
+    return {
+        "kind": kind, "question": question, "text": text, "preset": preset, "electorate": electorate,
+        "weighting": weighting, "threshold": threshold, "abstentions_count": bool(draft.abstentions_count),
+        "quorum_headcount": Decimal(0) if preset != "custom" else _percent(draft.quorum_headcount, "quorum_headcount"),
+        "quorum_area": Decimal(0) if preset != "custom" else _percent(draft.quorum_area, "quorum_area"),
+        "secret": bool(draft.secret), "results_live": bool(draft.results_live),
+        "opens_at": draft.opens_at, "closes_at": draft.closes_at, "_options": options,
+    }
+
+
+def _set_options(measure: Measure, labels: list[str]) -> None:
+    measure.options.clear()
+    db.session.flush()
+    for position, label in enumerate(labels):
+        measure.options.append(MeasureOption(key=OPTION_KEYS[position], label=label, position=position))
+
+
+def create_measure(*, actor: User, community: Community, item_id: int, draft: MeasureDraft) -> Measure:
+    require(actor, community, "measures.manage")
+    item = agenda.get_item(community=community, item_id=item_id, viewer=actor)
+    if item.status not in VOTABLE:
+        raise InvalidTransition(_l("Measures can be added once the item is on the agenda and before it is decided."))
+    values = _checked(draft)
+    options = values.pop("_options")
+    position = db.session.scalar(select(func.count(Measure.id)).where(Measure.item_id == item.id))
+    measure = Measure(item_id=item.id, community_id=community.id, created_by_id=actor.id, position=position, **values)
+    db.session.add(measure)
+    _set_options(measure, options)
+    record(actor=actor, action="measure.created", community=community, item_id=item.id, question=measure.question)
+    db.session.commit()
+    return measure
+
+
+def update_measure(*, actor: User, community: Community, measure_id: int, draft: MeasureDraft) -> Measure:
+    require(actor, community, "measures.manage")
+    measure = measure_in(community, measure_id, actor)
+    if measure.status != MeasureStatus.DRAFT:
+        raise InvalidTransition(_l("A measure cannot be changed once its vote is announced."))
+    values = _checked(draft)
+    options = values.pop("_options")
+    for key, value in values.items():
+        setattr(measure, key, value)
+    _set_options(measure, options)
+    db.session.commit()
+    return measure
+
+
+def delete_measure(*, actor: User, community: Community, measure_id: int) -> None:
+    require(actor, community, "measures.manage")
+    measure = measure_in(community, measure_id, actor)
+    if measure.status != MeasureStatus.DRAFT:
+        raise InvalidTransition(_l("A measure cannot be removed once its vote is announced."))
+    record(actor=actor, action="measure.deleted", community=community, item_id=measure.item_id,
+           question=measure.question)
+    db.session.delete(measure)
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- opening and closing
+
+
+def open_measure(*, actor: User, community: Community, measure_id: int) -> Measure:
+    """Announce the vote: take the roll, freeze a convention's text, move the item to voting.
+    Voting itself starts at ``opens_at`` (now when none was set). Refused while a legal
+    objection on the item is open."""
+    require(actor, community, "votes.run")
+    measure = measure_in(community, measure_id, actor)
+    if measure.status != MeasureStatus.DRAFT:
+        raise InvalidTransition(_l("This vote has already been opened."))
+    item = measure.item
+    require_no_open_objection(item.id)
+    if item.status not in VOTABLE:
+        raise InvalidTransition(_l("A vote can only be opened on an item that is on the agenda."))
+    now = utcnow()
+    if measure.closes_at is None or measure.closes_at <= now:
+        raise ValidationError(_l("The closing time has passed. Please edit the measure and choose a later one."))
+    voters = eligible_voters(community, measure.electorate, measure.weighting)
+    if not voters:
+        raise InvalidTransition(_l("No one is eligible to vote under these rules yet (for owners' votes, register "
+                                   "the units and their owners first)."))
+    changed = db.session.execute(
+        update(Measure).where(Measure.id == measure.id, Measure.status == MeasureStatus.DRAFT)
+        .values(status=MeasureStatus.OPEN, opened_at=now, opens_at=measure.opens_at or now)).rowcount
+    if changed != 1:
+        db.session.rollback()
+        raise Conflict()
+    if measure.kind == MeasureKind.CONVENTION:
+        measure.frozen_text = measure.text
+        measure.frozen_text_sha256 = hashlib.sha256(measure.text.encode()).hexdigest()
+    db.session.add_all(Eligibility(measure_id=measure.id, user_id=user_id, weight=weight, area=area, units=units)
+                       for user_id, weight, area, units in voters)
+    if item.status != ItemStatus.VOTING:
+        agenda.move_item(item, ItemStatus.VOTING, actor=actor)
+    record(actor=actor, action="measure.opened", community=community, measure_id=measure.id, eligible=len(voters))
+    notifications.notify(
+        recipients=[user_id for user_id, *_ in voters], kind="vote.opened", actor=actor, community_id=community.id,
+        link=link("voting.show", slug=community.slug, measure_id=measure.id), item=item.title)
+    db.session.commit()
+    db.session.refresh(measure)
+    agenda.announce_status(item)
+    _announce(measure)
+    return measure
+
+
+def close_measure(*, actor: User | None, community: Community, measure_id: int) -> Measure:
+    """Close the vote and write its result (once; it never changes after). ``actor`` None:
+    the closing time passed and the app closes it. When every measure of the item is closed,
+    the item is decided."""
+    if actor is not None:
+        require(actor, community, "votes.run")
+    measure = db.session.scalar(
+        select(Measure).where(Measure.id == measure_id, Measure.community_id == community.id).with_for_update())
+    if measure is None:
+        raise NotFound(_l("That measure does not exist in this community."))
+    if measure.status != MeasureStatus.OPEN:
+        raise InvalidTransition(_l("Only an open vote can be closed."))
+    now = utcnow()
+    if actor is None and (measure.closes_at is None or measure.closes_at > now):
+        raise InvalidTransition(_l("This vote is not due to close yet."))
+    changed = db.session.execute(
+        update(Measure).where(Measure.id == measure.id, Measure.status == MeasureStatus.OPEN)
+        .values(status=MeasureStatus.CLOSED, closed_at=now)).rowcount
+    if changed != 1:
+        db.session.rollback()
+        raise Conflict()
+    if measure.method == "ballots":
+        measure.result = tally(measure)
+    _finish(measure, actor, community, now)
+    return measure
+
+
+def _finish(measure: Measure, actor: User | None, community: Community, now: datetime) -> None:
+    item = measure.item
+    record_actor = actor or measure.created_by
+    record(actor=record_actor, action="measure.closed", community=community, measure_id=measure.id,
+           outcome=measure.result.get("outcome"), automatic=actor is None or None)
+    still_open = db.session.scalar(select(func.count(Measure.id)).where(
+        Measure.item_id == item.id, Measure.status != MeasureStatus.CLOSED, Measure.id != measure.id))
+    decided = not still_open and item.status == ItemStatus.VOTING
+    if decided:
+        agenda.move_item(item, ItemStatus.DECIDED, actor=actor, note=agenda.system_note("vote_closed"))
+    db.session.commit()
+    db.session.refresh(measure)
+    if decided:
+        agenda.announce_status(item)
+    _announce(measure)
+
+
+def close_due_measures(now: datetime | None = None) -> int:
+    """Close every open measure whose closing time has passed (pages call this lazily; the CLI
+    ``flask votes close-due`` can run it from cron). Returns how many closed."""
+    now = now or utcnow()
+    due = list(db.session.execute(select(Measure.id, Measure.community_id).where(
+        Measure.status == MeasureStatus.OPEN, Measure.closes_at <= now)).all())
+    db.session.rollback()  # end the read so the writes below can take the SQLite write lock
+    closed = 0
+    for measure_id, community_id in due:
+        try:
+            close_measure(actor=None, community=db.session.get(Community, community_id), measure_id=measure_id)
+            closed += 1
+        except (InvalidTransition, Conflict):  # closed meanwhile by a chair or another request
+            db.session.rollback()
+    return closed
+
+
+# ---------------------------------------------------------------- casting
+
+
+def _clean_content(measure: Measure, content: dict) -> dict:
+    """Check a ballot against the measure; only the shape the measure allows is stored."""
+    keys = [o.key for o in measure.options]
+    if measure.kind in (MeasureKind.YES_NO, MeasureKind.CONVENTION):
+        choice = content.get("choice")
+        if choice not in YES_NO_CHOICES:
+            raise ValidationError(_l("Please choose yes, no or abstain."), field="choice")
+        return {"choice": choice}
+    if measure.kind == MeasureKind.SINGLE:
+        choice = content.get("choice")
+        if choice not in keys:
+            raise ValidationError(_l("Please choose one of the options."), field="choice")
+        return {"choice": choice}
+    if measure.kind == MeasureKind.APPROVAL:
+        chosen = content.get("choices") or []
+        if isinstance(chosen, str) or any(c not in keys for c in chosen):
+            raise ValidationError(_l("Please tick the options you approve."), field="choices")
+        # An empty approval ballot is a valid blank ballot: the voter took part, approving none.
+        return {"choices": sorted(set(chosen))}
+    ranking = content.get("ranking") or []
+    if isinstance(ranking, str) or any(c not in keys for c in ranking) or len(set(ranking)) != len(ranking):
+        raise ValidationError(_l("Please give each option a different rank, or leave it unranked."), field="ranking")
+    if not ranking:
+        raise ValidationError(_l("Please rank at least one option."), field="ranking")
+    return {"ranking": list(ranking)}
+
+
+def _new_receipt() -> str:
+    code = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))
+    return f"{code[:4]}-{code[4:8]}-{code[8:]}"
+
+
+def _lock_open_measure(community: Community, measure_id: int) -> Measure:
+    measure = db.session.scalar(
+        select(Measure).where(Measure.id == measure_id, Measure.community_id == community.id)
+        .with_for_update(read=True))
+    if measure is None or measure.status == MeasureStatus.DRAFT:
+        raise NotFound(_l("That measure does not exist in this community."))
+    now = utcnow()
+    if measure.status == MeasureStatus.CLOSED or (measure.closes_at is not None and now >= measure.closes_at):
+        raise InvalidTransition(_l("This vote has closed. No more ballots can be cast."))
+    if measure.method != "ballots":
+        raise InvalidTransition(_l("This vote was decided by a show of hands in the meeting."))
+    if measure.opens_at is not None and now < measure.opens_at:
+        raise InvalidTransition(_l("This vote has not opened yet."))
+    return measure
+
+
+def _lock_roll_entry(measure: Measure, voter_id: int, *, own: bool) -> Eligibility:
+    entry = db.session.scalar(select(Eligibility).where(
+        Eligibility.measure_id == measure.id, Eligibility.user_id == voter_id).with_for_update())
+    if entry is None:
+        raise PermissionDenied(_l("You are not on the roll for this vote.") if own
+                               else _l("That person is not on the roll for this vote."))
+    return entry
+
+
+def _store(measure: Measure, entry: Eligibility, content: dict, *, channel: str, cast_by: User | None) -> str:
+    """Participation and ballot in one transaction, linked by nothing."""
+    db.session.add(Participation(measure_id=measure.id, voter_id=entry.user_id, channel=channel,
+                                 cast_by_id=cast_by.id if cast_by else None))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_l("A ballot has already been cast for this voter. Each voter has one ballot.")) from None
+    receipt = _new_receipt()
+    db.session.add(Ballot(id=secrets.token_hex(16), measure_id=measure.id, receipt=receipt, content=content,
+                          weight=entry.weight, area=entry.area,
+                          voter_id=None if measure.secret else entry.user_id))
+    return receipt
+
+
+def cast_ballot(*, actor: User, community: Community, measure_id: int, content: dict,
+                for_voter_id: int | None = None) -> str:
+    """Cast the actor's own ballot, or (``for_voter_id``) a ballot as someone's proxy.
+    Returns the receipt code. Final: there is no second ballot and no change."""
+    measure = _lock_open_measure(community, measure_id)
+    if for_voter_id is None or int(for_voter_id) == actor.id:
+        entry = _lock_roll_entry(measure, actor.id, own=True)
+        proxy = active_proxy_from(measure, actor.id)
+        if proxy is not None:
+            raise InvalidTransition(_l("You authorised %(name)s to vote for you on this measure. Revoke that "
+                                       "first if you want to vote yourself.", name=proxy.delegate.display_name))
+        channel = Channel.ONLINE
+    else:
+        entry = _lock_roll_entry(measure, int(for_voter_id), own=False)
+        proxy = db.session.scalar(select(Proxy).where(
+            Proxy.measure_id == measure.id, Proxy.grantor_id == entry.user_id, Proxy.delegate_id == actor.id,
+            Proxy.status == ProxyStatus.ACTIVE).with_for_update())
+        if proxy is None:
+            raise PermissionDenied(_l("You do not hold a proxy from that person for this vote."))
+        channel = Channel.PROXY
+    if has_voted(measure, entry.user_id):
+        raise Conflict(_l("A ballot has already been cast for this voter. Each voter has one ballot."))
+    receipt = _store(measure, entry, _clean_content(measure, content), channel=channel, cast_by=actor)
+    db.session.commit()
+    _announce_turnout(measure)
+    return receipt
+
+
+def enter_paper_ballot(*, actor: User, community: Community, measure_id: int, voter_id: int, content: dict) -> str:
+    """Staff enter a member's paper ballot. The audit log records who entered it for whom (never
+    what it says); the member's online vote is then refused like any second ballot."""
+    require(actor, community, "votes.paper")
+    measure = _lock_open_measure(community, measure_id)
+    voter = member_in(community, int(voter_id))
+    entry = _lock_roll_entry(measure, voter.id, own=False)
+    if active_proxy_from(measure, voter.id) is not None:
+        raise InvalidTransition(_l("This member has authorised a proxy for this vote; the proxy votes for them, "
+                                   "or the member revokes the proxy first."))
+    if has_voted(measure, voter.id):
+        raise Conflict(_l("A ballot has already been cast for this voter. Each voter has one ballot."))
+    receipt = _store(measure, entry, _clean_content(measure, content), channel=Channel.PAPER, cast_by=actor)
+    record(actor=actor, action="vote.paper_entered", community=community, subject=voter, measure_id=measure.id)
+    db.session.commit()
+    _announce_turnout(measure)
+    return receipt
+
+
+def record_show_of_hands(*, actor: User, community: Community, measure_id: int, counts: dict[str, int],
+                         present: int, note: str = "") -> Measure:
+    """A chair records a show of hands in the meeting as counts (an analog vote). It decides
+    the measure and closes it; it is only possible before any ballot was cast."""
+    require(actor, community, "votes.run")
+    measure = db.session.scalar(
+        select(Measure).where(Measure.id == measure_id, Measure.community_id == community.id).with_for_update())
+    if measure is None or measure.status != MeasureStatus.OPEN:
+        raise InvalidTransition(_l("A show of hands can be recorded on an open vote only."))
+    if measure.preset != "custom" or measure.weighting != Weighting.PERSON:
+        raise InvalidTransition(_l("A weighted vote cannot be decided by a show of hands."))
+    if measure.kind == MeasureKind.RANKED:
+        raise InvalidTransition(_l("A ranked vote cannot be decided by a show of hands."))
+    if db.session.scalar(select(func.count(Participation.id)).where(Participation.measure_id == measure.id)):
+        raise InvalidTransition(_l("Ballots have already been cast on this measure."))
+    keys = list(YES_NO_CHOICES) if measure.kind in (MeasureKind.YES_NO, MeasureKind.CONVENTION) \
+        else [o.key for o in measure.options]
+    try:
+        clean = {k: int(counts.get(k) or 0) for k in keys}
+        present = int(present)
+    except (TypeError, ValueError):
+        raise ValidationError(_l("Please enter whole numbers."), field="present") from None
+    if present <= 0 or any(v < 0 for v in clean.values()):
+        raise ValidationError(_l("Please enter whole numbers, and how many were present."), field="present")
+    hands = sum(clean.values())
+    if measure.kind != MeasureKind.APPROVAL and hands > present:
+        raise ValidationError(_l("More hands were counted than people present."), field="present")
+    eligible = db.session.scalar(select(func.count(Eligibility.id)).where(Eligibility.measure_id == measure.id))
+    if present > eligible:
+        raise ValidationError(_l("More people present than are on the roll (%(n)d).", n=eligible), field="present")
+    now = utcnow()
+    db.session.add(HandCount(measure_id=measure.id, counts=clean, present=present, note=(note or "")[:1000],
+                             recorded_by_id=actor.id))
+    # Each person present counts as one "ballot" of weight one for the quorum and threshold.
+    rows = []
+    for key, n in clean.items():
+        content = {"choices": [key]} if measure.kind == MeasureKind.APPROVAL else {"choice": key}
+        rows += [BallotRow(f"{key}{i}", content, Decimal(1)) for i in range(n)]
+    if measure.kind != MeasureKind.APPROVAL:
+        rows += [BallotRow(f"x{i}", {"choice": None}, Decimal(1)) for i in range(present - hands)]
+    result = count_measure(rules_of(measure), roll_count=eligible, roll_weight=Decimal(eligible),
+                           roll_area=Decimal(0), ballots=rows)
+    result["hands"] = {"counts": clean, "present": present, "not_voting": max(present - hands, 0)}
+    measure.method = "hands"
+    measure.result = result
+    measure.status = MeasureStatus.CLOSED
+    measure.closed_at = now
+    _finish(measure, actor, community, now)
+    return measure
+
+
+# ---------------------------------------------------------------- proxies
+
+
+def grant_proxy(*, actor: User, community: Community, measure_id: int, delegate_id: int,
+                grantor_id: int | None = None) -> Proxy:
+    """A voter authorises another member to vote for them on this measure. Staff may enter a
+    paper authorisation (``grantor_id``) for a member without a phone."""
+    on_paper = grantor_id is not None and int(grantor_id) != actor.id
+    if on_paper:
+        require(actor, community, "votes.paper")
+        grantor = member_in(community, int(grantor_id))
+    else:
+        require(actor, community, "community.participate")
+        grantor = actor
+    measure = _lock_open_measure_for_proxies(community, measure_id)
+    _lock_roll_entry(measure, grantor.id, own=not on_paper)
+    delegate = member_in(community, int(delegate_id))
+    if delegate.id == grantor.id:
+        raise ValidationError(_l("Choose someone else to vote for you."), field="delegate_id")
+    if has_voted(measure, grantor.id):
+        raise InvalidTransition(_l("A ballot has already been cast for this voter; a proxy is no longer possible."))
+    if active_proxy_from(measure, grantor.id) is not None:
+        raise InvalidTransition(_l("There is already a proxy for this vote. Revoke it first to choose someone else."))
+    # Lock the delegate's membership so two grants cannot both take the last place.
+    db.session.scalar(select(Membership).where(
+        Membership.community_id == community.id, Membership.user_id == delegate.id).with_for_update())
+    if len(proxies_held(measure, delegate.id)) >= community.max_proxies:
+        raise InvalidTransition(_l("%(name)s already holds the most proxies allowed here (%(n)d).",
+                                   name=delegate.display_name, n=community.max_proxies), field="delegate_id")
+    proxy = Proxy(measure_id=measure.id, grantor_id=grantor.id, delegate_id=delegate.id,
+                  channel=Channel.PAPER if on_paper else Channel.ONLINE, entered_by_id=actor.id if on_paper else None)
+    db.session.add(proxy)
+    record(actor=actor, action="proxy.granted", community=community, subject=grantor, measure_id=measure.id,
+           delegate_id=delegate.id)
+    notifications.notify(recipients=[delegate.id], kind="proxy.granted", actor=None, community_id=community.id,
+                         link=link("voting.show", slug=community.slug, measure_id=measure.id),
+                         name=grantor.display_name, question=measure.question)
+    db.session.commit()
+    return proxy
+
+
+def _lock_open_measure_for_proxies(community: Community, measure_id: int) -> Measure:
+    """Proxies may be given from the announcement until the vote closes."""
+    measure = db.session.scalar(
+        select(Measure).where(Measure.id == measure_id, Measure.community_id == community.id)
+        .with_for_update(read=True))
+    if measure is None or measure.status == MeasureStatus.DRAFT:
+        raise NotFound(_l("That measure does not exist in this community."))
+    if measure.status == MeasureStatus.CLOSED or (measure.closes_at and utcnow() >= measure.closes_at):
+        raise InvalidTransition(_l("This vote has closed. No more ballots can be cast."))
+    return measure
+
+
+def revoke_proxy(*, actor: User, community: Community, proxy_id: int) -> Proxy:
+    """The voter (or staff, for a paper authorisation) takes a proxy back, until it was used."""
+    proxy = db.session.scalar(select(Proxy).join(Measure, Measure.id == Proxy.measure_id).where(
+        Proxy.id == proxy_id, Measure.community_id == community.id))
+    if proxy is None:
+        raise NotFound(_l("That proxy does not exist in this community."))
+    if proxy.grantor_id != actor.id:
+        require(actor, community, "votes.paper")
+    measure = _lock_open_measure_for_proxies(community, proxy.measure_id)
+    _lock_roll_entry(measure, proxy.grantor_id, own=proxy.grantor_id == actor.id)
+    db.session.refresh(proxy, with_for_update=True)
+    if proxy.status != ProxyStatus.ACTIVE:
+        raise InvalidTransition(_l("This proxy was already revoked."))
+    if has_voted(measure, proxy.grantor_id):
+        raise InvalidTransition(_l("The proxy has already voted; the ballot is final."))
+    proxy.status = ProxyStatus.REVOKED
+    proxy.revoked_at = utcnow()
+    record(actor=actor, action="proxy.revoked", community=community, measure_id=measure.id, proxy_id=proxy.id)
+    notifications.notify(recipients=[proxy.delegate_id], kind="proxy.revoked", actor=None, community_id=community.id,
+                         link=link("voting.show", slug=community.slug, measure_id=measure.id),
+                         name=proxy.grantor.display_name, question=measure.question)
+    db.session.commit()
+    return proxy
+
+
+def set_max_proxies(*, actor: User, community: Community, value) -> Community:
+    require(actor, community, "community.settings")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(_l("Please enter a whole number from 0 to 20."), field="max_proxies") from None
+    if not 0 <= number <= 20:
+        raise ValidationError(_l("Please enter a whole number from 0 to 20."), field="max_proxies")
+    community.max_proxies = number
+    record(actor=actor, action="community.max_proxies", community=community, value=number)
+    db.session.commit()
+    return community
+
+
+# ---------------------------------------------------------------- live
+
+
+def _announce(measure: Measure) -> None:
+    community = db.session.get(Community, measure.community_id)
+    realtime.announce(
+        f"item:{measure.item_id}", "vote.changed",
+        render=lambda: render_template("voting/_measure_card.html", community=community, measure=measure, live=True),
+        target=f"#measure-{measure.id}",
+    )
+    _announce_turnout(measure)
+
+
+def _announce_turnout(measure: Measure) -> None:
+    """Turnout (and live results, when the measure shows them) to everyone viewing the item or
+    the measure: its pages follow the item's room."""
+    community = db.session.get(Community, measure.community_id)
+    figures, result = turnout(measure), current_result(measure)
+    realtime.announce(
+        f"item:{measure.item_id}", "vote.turnout",
+        render=lambda: render_template("voting/_turnout.html", community=community, measure=measure,
+                                       turnout=figures, result=result),
+        target=f"#turnout-{measure.id}",
+    )
+
+
+def close_if_due(measure: Measure) -> Measure:
+    """Pages call this: an open measure past its closing time is closed now (by the app)."""
+    if measure.status != MeasureStatus.OPEN or measure.closes_at is None or measure.closes_at > utcnow():
+        return measure
+    from ..extensions import writing
+
+    community = db.session.get(Community, measure.community_id)
+    with writing():
+        try:
+            close_measure(actor=None, community=community, measure_id=measure.id)
+        except (InvalidTransition, Conflict):
+            db.session.rollback()  # someone else closed it first
+    return db.session.get(Measure, measure.id)
+
+
+def check_ballot(measure: Measure, content: dict) -> dict:
+    """The ballot as it would be stored, or ValidationError (for the confirmation step)."""
+    return _clean_content(measure, content)
+
+
+def board_export(measure: Measure) -> dict:
+    """Everything a recount needs, as published after close: rules, roll size, every ballot."""
+    roll = db.session.execute(
+        select(func.count(Eligibility.id), func.coalesce(func.sum(Eligibility.weight), 0),
+               func.coalesce(func.sum(Eligibility.area), 0)).where(Eligibility.measure_id == measure.id)).one()
+    absent = [str(Decimal(a)) for a in db.session.scalars(
+        select(Eligibility.area).where(
+            Eligibility.measure_id == measure.id,
+            ~Eligibility.user_id.in_(select(Participation.voter_id).where(Participation.measure_id == measure.id)))
+        .order_by(Eligibility.area))]
+    return {
+        "measure": {
+            "id": measure.id, "question": measure.question, "kind": measure.kind, "preset": measure.preset,
+            "threshold": measure.threshold, "abstentions_count": measure.abstentions_count,
+            "quorum_headcount": str(measure.quorum_headcount), "quorum_area": str(measure.quorum_area),
+            "secret": measure.secret, "options": [{"key": o.key, "label": o.label} for o in measure.options],
+            "frozen_text_sha256": measure.frozen_text_sha256,
+        },
+        "roll": {"count": roll[0], "weight": str(Decimal(roll[1])), "area": str(Decimal(roll[2])),
+                 "absent_areas": absent},
+        "ballots": [
+            {"receipt": b.receipt, "content": b.content, "weight": str(b.weight), "area": str(b.area),
+             **({} if measure.secret else {"voter": b.voter.display_name if b.voter else None})}
+            for b in board(measure)
+        ],
+        "result": measure.result,
+    }
+
+
+def recount(export: dict) -> dict:
+    """Recount a published board (what anyone can do with board.json)."""
+    m = export["measure"]
+    rules = MeasureRules(kind=m["kind"], options=[o["key"] for o in m["options"]], preset=m["preset"],
+                         threshold=m["threshold"], abstentions_count=m["abstentions_count"],
+                         quorum_headcount=Decimal(m["quorum_headcount"]), quorum_area=Decimal(m["quorum_area"]))
+    ballots = sorted((BallotRow(b["receipt"], b["content"], Decimal(b["weight"]), Decimal(b["area"]))
+                      for b in export["ballots"]), key=lambda b: b.id)
+    return count_measure(rules, roll_count=export["roll"]["count"], roll_weight=Decimal(export["roll"]["weight"]),
+                         roll_area=Decimal(export["roll"]["area"]), ballots=ballots,
+                         absent_areas=[Decimal(a) for a in export["roll"]["absent_areas"]])

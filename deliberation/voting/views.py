@@ -1,0 +1,387 @@
+"""Voting pages: defining measures, the ballot with its confirmation step and receipt, proxies,
+paper ballots and shows of hands, results and the public board."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+from wtforms.fields.choices import SelectChoice
+
+from ..agenda.services import get_item
+from ..communities.permissions import can, require, roles_of
+from ..communities.services import get_community, verified_members
+from ..errors import DomainError, ValidationError
+from ..extensions import db
+from ..forms import NOT_SUBMITTED, show_error, status_for, submit_form
+from ..realtime import last_event_id
+from ..rendering import render
+from ..timeutil import local_to_utc, utc_to_local
+from . import labels, services
+from .forms import HandsForm, MeasureForm, PaperProxyForm, ProxyForm
+from .models import Eligibility, MeasureKind, MeasureStatus, Participation
+
+bp = Blueprint("voting", __name__, url_prefix="/c/<slug>")
+
+
+@bp.app_context_processor
+def voting_helpers():
+    return {
+        "measures_of": services.measures_of,
+        "measure_turnout": services.turnout,
+        "measure_result": services.current_result,
+        "results_visible": services.results_visible,
+        "is_accepting": services.is_accepting,
+        "kind_labels": labels.KIND_LABELS,
+        "electorate_labels": labels.ELECTORATE_LABELS,
+        "weighting_labels": labels.WEIGHTING_LABELS,
+        "threshold_labels": labels.THRESHOLD_LABELS,
+        "preset_labels": labels.PRESET_LABELS,
+        "measure_status_labels": labels.STATUS_LABELS,
+        "choice_labels": labels.CHOICE_LABELS,
+        "outcome_labels": labels.OUTCOME_LABELS,
+        "channel_labels": labels.CHANNEL_LABELS,
+        "percent_of": _percent_of,
+    }
+
+
+def _percent_of(part, whole) -> float:
+    """For bars: a share in percent, 0 when there is nothing to share."""
+    whole = Decimal(str(whole or 0))
+    return float(round(Decimal(str(part or 0)) * 100 / whole, 1)) if whole else 0.0
+
+
+def _viewer():
+    return current_user if current_user.is_authenticated else None
+
+
+def _draft_from(form: MeasureForm) -> services.MeasureDraft:
+    def utc(moment: datetime | None):
+        return local_to_utc(moment) if moment else None
+
+    return services.MeasureDraft(
+        kind=form.kind.data, question=form.question.data or "", options=(form.options.data or "").splitlines(),
+        text=form.text.data or "", preset=form.preset.data, electorate=form.electorate.data,
+        weighting=form.weighting.data, quorum_headcount=form.quorum_headcount.data,
+        quorum_area=form.quorum_area.data, threshold=form.threshold.data,
+        abstentions_count=form.abstentions_count.data, secret=form.secret.data, results_live=form.results_live.data,
+        opens_at=utc(form.opens_at.data), closes_at=utc(form.closes_at.data),
+    )
+
+
+@bp.route("/items/<int:item_id>/measures/new", methods=["GET", "POST"])
+@login_required
+def new(slug: str, item_id: int):
+    community = get_community(slug)
+    require(current_user, community, "measures.manage")
+    item = get_item(community=community, item_id=item_id, viewer=current_user)
+    form = MeasureForm()
+    created = submit_form(form, lambda: services.create_measure(
+        actor=current_user, community=community, item_id=item.id, draft=_draft_from(form)))
+    if created is not NOT_SUBMITTED:
+        flash(_("The measure is saved. Check it, then open the vote when the item is ready."), "success")
+        return redirect(url_for("voting.show", slug=slug, measure_id=created.id), 303)
+    return render("voting/form.html", community=community, item=item, form=form, measure=None,
+                  status_code=status_for(form))
+
+
+@bp.route("/measures/<int:measure_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, measure_id: int):
+    community = get_community(slug)
+    require(current_user, community, "measures.manage")
+    measure = services.measure_in(community, measure_id, current_user)
+    form = MeasureForm(obj=None if request.method == "POST" else measure)
+    if request.method == "GET":
+        form.options.data = "\n".join(o.label for o in measure.options)
+        form.quorum_headcount.data = Decimal(measure.quorum_headcount) * 100 or None
+        form.quorum_area.data = Decimal(measure.quorum_area) * 100 or None
+        form.opens_at.data = utc_to_local(measure.opens_at) if measure.opens_at else None
+        form.closes_at.data = utc_to_local(measure.closes_at) if measure.closes_at else None
+    saved = submit_form(form, lambda: services.update_measure(
+        actor=current_user, community=community, measure_id=measure.id, draft=_draft_from(form)))
+    if saved is not NOT_SUBMITTED:
+        flash(_("The measure is saved."), "success")
+        return redirect(url_for("voting.show", slug=slug, measure_id=measure.id), 303)
+    return render("voting/form.html", community=community, item=measure.item, form=form, measure=measure,
+                  status_code=status_for(form))
+
+
+def _step(slug: str, measure_id: int, action, success: str):
+    """A one-button step (open, close, delete, revoke): do it, say how it went, go back."""
+    community = get_community(slug)
+    try:
+        action(community)
+    except DomainError as err:
+        if err.status_code in (403, 404):
+            raise
+        flash(str(err.message), "error")
+    else:
+        flash(success, "success")
+    return redirect(url_for("voting.show", slug=slug, measure_id=measure_id), 303)
+
+
+@bp.route("/measures/<int:measure_id>/open", methods=["POST"])
+@login_required
+def open_vote(slug: str, measure_id: int):
+    return _step(slug, measure_id, lambda c: services.open_measure(actor=current_user, community=c,
+                                                                   measure_id=measure_id),
+                 _("The vote is open. Everyone on the roll has been notified."))
+
+
+@bp.route("/measures/<int:measure_id>/close", methods=["POST"])
+@login_required
+def close_vote(slug: str, measure_id: int):
+    return _step(slug, measure_id, lambda c: services.close_measure(actor=current_user, community=c,
+                                                                    measure_id=measure_id),
+                 _("The vote is closed and its result is recorded."))
+
+
+@bp.route("/measures/<int:measure_id>/delete", methods=["POST"])
+@login_required
+def delete(slug: str, measure_id: int):
+    community = get_community(slug)
+    measure = services.measure_in(community, measure_id, current_user)
+    item_id = measure.item_id
+    try:
+        services.delete_measure(actor=current_user, community=community, measure_id=measure_id)
+    except DomainError as err:
+        if err.status_code in (403, 404):
+            raise
+        flash(str(err.message), "error")
+        return redirect(url_for("voting.show", slug=slug, measure_id=measure_id), 303)
+    flash(_("The measure was removed."), "success")
+    return redirect(url_for("agenda.show", slug=slug, item_id=item_id, _anchor="measures"), 303)
+
+
+# ---------------------------------------------------------------- the ballot
+
+
+def ballot_from(measure, values) -> dict:
+    """A ballot's content from posted (or query) fields; the service checks it."""
+    if measure.kind == MeasureKind.APPROVAL:
+        return {"choices": values.getlist("choices")}
+    if measure.kind == MeasureKind.RANKED:
+        ranks = {}
+        for option in measure.options:
+            raw = (values.get(f"rank_{option.key}") or "").strip()
+            if not raw:
+                continue
+            if not raw.isdigit() or not 1 <= int(raw) <= len(measure.options):
+                raise ValidationError(_("Ranks are numbers from 1 to %(n)d.", n=len(measure.options)),
+                                      field="ranking")
+            ranks[option.key] = int(raw)
+        if len(set(ranks.values())) != len(ranks):
+            raise ValidationError(_("Please give each option a different rank, or leave it unranked."),
+                                  field="ranking")
+        return {"ranking": sorted(ranks, key=ranks.get)}
+    return {"choice": values.get("choice")}
+
+
+def _voter_context(community, measure, viewer) -> dict:
+    """What this viewer may do on this measure (never broadcast)."""
+    if viewer is None:
+        return {"entry": None, "voted": False, "my_proxy": None, "held": []}
+    held = services.proxies_held(measure, viewer.id) if measure.status == MeasureStatus.OPEN else []
+    return {
+        "entry": services.roll_entry(measure, viewer.id),
+        "voted": services.has_voted(measure, viewer.id),
+        "my_proxy": services.active_proxy_from(measure, viewer.id),
+        "held": [(p, services.has_voted(measure, p.grantor_id)) for p in held],
+    }
+
+
+def _page(community, measure, *, status_code: int = 200, error: str | None = None, values=None,
+          for_voter=None):
+    viewer = _viewer()
+    proxy_form = ProxyForm()
+    proxy_form.delegate_id.choices = [SelectChoice(u.id, u.display_name) for u in verified_members(community)
+                                      if viewer is None or u.id != viewer.id]
+    return render(
+        "voting/show.html", community=community, item=measure.item, measure=measure, viewer=viewer,
+        viewer_roles=roles_of(viewer, community), error=error, values=values or request.args,
+        for_voter=for_voter, proxy_form=proxy_form, empty_values=MultiDict(), turnout=services.turnout(measure),
+        result=services.current_result(measure), last_event_id=last_event_id(),
+        status_code=status_code, **_voter_context(community, measure, viewer),
+    )
+
+
+@bp.route("/measures/<int:measure_id>")
+def show(slug: str, measure_id: int):
+    community = get_community(slug)
+    measure = services.close_if_due(services.measure_in(community, measure_id, _viewer()))
+    return _page(community, measure)
+
+
+@bp.route("/measures/<int:measure_id>/vote", methods=["POST"])
+@login_required
+def vote(slug: str, measure_id: int):
+    """Step 1 shows the ballot back for confirmation; step 2 (``confirm``) casts it."""
+    community = get_community(slug)
+    measure = services.measure_in(community, measure_id, current_user)
+    for_voter = request.form.get("for_voter", type=int)
+    grantor = None
+    if for_voter and for_voter != current_user.id:
+        grantor = next((p.grantor for p in services.proxies_held(measure, current_user.id)
+                        if p.grantor_id == for_voter), None)
+    try:
+        content = services.check_ballot(measure, ballot_from(measure, request.form))
+        if request.form.get("confirm") != "1":
+            return render("voting/confirm.html", community=community, measure=measure, content=content,
+                          for_voter=for_voter, grantor=grantor, form_values=request.form)
+        receipt = services.cast_ballot(actor=current_user, community=community, measure_id=measure.id,
+                                       content=content, for_voter_id=for_voter)
+    except DomainError as err:
+        if err.status_code in (403, 404):
+            raise
+        return _page(community, measure, status_code=err.status_code, error=str(err.message),
+                     values=request.form, for_voter=for_voter)
+    return render("voting/receipt.html", community=community, measure=measure, receipt=receipt,
+                  content=content, grantor=grantor)
+
+
+@bp.route("/measures/<int:measure_id>/proxy", methods=["POST"])
+@login_required
+def grant_proxy(slug: str, measure_id: int):
+    form = ProxyForm()
+    if not form.validate_on_submit():
+        flash(_("Please choose a member."), "error")
+        return redirect(url_for("voting.show", slug=slug, measure_id=measure_id, _anchor="proxy"), 303)
+    return _step(slug, measure_id, lambda c: services.grant_proxy(
+        actor=current_user, community=c, measure_id=measure_id, delegate_id=form.delegate_id.data),
+        _("Your proxy is recorded. You can take it back until they have voted."))
+
+
+@bp.route("/proxies/<int:proxy_id>/revoke", methods=["POST"])
+@login_required
+def revoke_proxy(slug: str, proxy_id: int):
+    community = get_community(slug)
+    try:
+        proxy = services.revoke_proxy(actor=current_user, community=community, proxy_id=proxy_id)
+    except DomainError as err:
+        if err.status_code in (403, 404):
+            raise
+        flash(str(err.message), "error")
+        return redirect(request.referrer or url_for("communities.show", slug=slug), 303)
+    flash(_("The proxy is revoked."), "success")
+    return redirect(url_for("voting.show", slug=slug, measure_id=proxy.measure_id), 303)
+
+
+# ---------------------------------------------------------------- staff and chair
+
+
+def _roll_members(measure, *, not_voted: bool):
+    query = db.select(Eligibility).where(Eligibility.measure_id == measure.id)
+    if not_voted:
+        query = query.where(~Eligibility.user_id.in_(
+            db.select(Participation.voter_id).where(Participation.measure_id == measure.id)))
+    entries = list(db.session.scalars(query))
+    return sorted(entries, key=lambda e: e.user.display_name)
+
+
+@bp.route("/measures/<int:measure_id>/paper", methods=["GET", "POST"])
+@login_required
+def paper(slug: str, measure_id: int):
+    """Staff enter a paper ballot (with a confirmation step) or a paper proxy for a member."""
+    community = get_community(slug)
+    require(current_user, community, "votes.paper")
+    measure = services.measure_in(community, measure_id, current_user)
+    waiting = _roll_members(measure, not_voted=True)
+    proxy_form = PaperProxyForm(prefix="proxy")
+    proxy_form.grantor_id.choices = [SelectChoice(e.user_id, e.user.display_name) for e in waiting]
+    proxy_form.delegate_id.choices = [SelectChoice(u.id, u.display_name) for u in verified_members(community)]
+    context = {"community": community, "measure": measure, "item": measure.item, "waiting": waiting,
+               "proxy_form": proxy_form, "values": request.form}
+    if request.method == "POST" and request.form.get("what") == "proxy":
+        granted = submit_form(proxy_form, lambda: services.grant_proxy(
+            actor=current_user, community=community, measure_id=measure.id,
+            delegate_id=proxy_form.delegate_id.data, grantor_id=proxy_form.grantor_id.data))
+        if granted is not NOT_SUBMITTED:
+            flash(_("The paper proxy is recorded."), "success")
+            return redirect(url_for("voting.paper", slug=slug, measure_id=measure.id), 303)
+        return render("voting/paper.html", status_code=status_for(proxy_form), **context)
+    if request.method == "POST":
+        voter_id = request.form.get("voter_id", type=int)
+        voter = next((e.user for e in waiting if e.user_id == voter_id), None)
+        try:
+            if voter is None:
+                raise ValidationError(_("Please choose the member whose paper ballot this is."), field="voter_id")
+            content = services.check_ballot(measure, ballot_from(measure, request.form))
+            if request.form.get("confirm") != "1":
+                return render("voting/paper_confirm.html", content=content, voter=voter, **context)
+            receipt = services.enter_paper_ballot(actor=current_user, community=community, measure_id=measure.id,
+                                                  voter_id=voter.id, content=content)
+        except DomainError as err:
+            if err.status_code in (403, 404):
+                raise
+            return render("voting/paper.html", error=str(err.message), status_code=err.status_code, **context)
+        return render("voting/receipt.html", community=community, measure=measure, receipt=receipt,
+                      content=content, paper_for=voter)
+    return render("voting/paper.html", **context)
+
+
+@bp.route("/measures/<int:measure_id>/hands", methods=["GET", "POST"])
+@login_required
+def hands(slug: str, measure_id: int):
+    community = get_community(slug)
+    require(current_user, community, "votes.run")
+    measure = services.measure_in(community, measure_id, current_user)
+    form = HandsForm()
+    keys = (["yes", "no", "abstain"] if measure.kind in (MeasureKind.YES_NO, MeasureKind.CONVENTION)
+            else [o.key for o in measure.options])
+    counts = {k: request.form.get(f"count_{k}", "") for k in keys}
+    if form.validate_on_submit():
+        try:
+            services.record_show_of_hands(actor=current_user, community=community, measure_id=measure.id,
+                                          counts=counts, present=form.present.data, note=form.note.data)
+        except DomainError as err:
+            if err.status_code in (403, 404):
+                raise
+            show_error(form, err)
+        else:
+            flash(_("The show of hands is recorded and the measure is decided."), "success")
+            return redirect(url_for("voting.results", slug=slug, measure_id=measure.id), 303)
+    return render("voting/hands.html", community=community, measure=measure, item=measure.item, form=form,
+                  keys=keys, counts=counts, status_code=status_for(form))
+
+
+# ---------------------------------------------------------------- results and the public board
+
+
+@bp.route("/measures/<int:measure_id>/results")
+def results(slug: str, measure_id: int):
+    community = get_community(slug)
+    measure = services.close_if_due(services.measure_in(community, measure_id, _viewer()))
+    return render("voting/results.html", community=community, measure=measure, item=measure.item,
+                  turnout=services.turnout(measure), result=services.current_result(measure),
+                  roll_call=services.roll_call(measure) if measure.status == MeasureStatus.CLOSED else [],
+                  last_event_id=last_event_id())
+
+
+@bp.route("/measures/<int:measure_id>/board")
+def board(slug: str, measure_id: int):
+    community = get_community(slug)
+    measure = services.close_if_due(services.measure_in(community, measure_id, _viewer()))
+    wanted = (request.args.get("receipt") or "").strip().upper()
+    ballots = services.board(measure)
+    found = next((b for b in ballots if b.receipt == wanted), None) if wanted else None
+    return render("voting/board.html", community=community, measure=measure, item=measure.item, ballots=ballots,
+                  wanted=wanted, found=found)
+
+
+@bp.route("/measures/<int:measure_id>/board.json")
+def board_json(slug: str, measure_id: int):
+    """The board for anyone recounting: the rules, the roll's size and every ballot."""
+    community = get_community(slug)
+    measure = services.close_if_due(services.measure_in(community, measure_id, _viewer()))
+    if measure.status != MeasureStatus.CLOSED:
+        return jsonify({"error": _("The board is published when voting closes.")}), 409
+    return jsonify(services.board_export(measure))
+
+
+def may_manage(community, viewer) -> bool:
+    return can(viewer, community, "measures.manage")
