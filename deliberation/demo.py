@@ -96,7 +96,9 @@ def load_demo() -> str:
     unit = communities.find_unit(sunshine, *MANAGED[1])
     communities.link_owner(actor=people["13800000002"], community=sunshine, unit_id=unit.id, user_id=grandma.id)
 
+    people["grandma"] = grandma
     _demo_agenda(sunshine, people)
+    _demo_votes(sunshine, people)
 
     # A second community on the same deployment, with its own admin and units.
     heping_admin = _register("13900000001", "和平社区管理员")
@@ -195,3 +197,95 @@ def _demo_reviews(community: Community, people: dict[str, User], parking, dogs) 
         actor=lawyer, community=community, request_id=dogs_request.id, verdict="legal_objection",
         body="社区公约不能设定罚款。建议把“罚款 200 元”改为“由物业提醒并在公告栏公示”。",
         passages="违者罚款 200 元")
+
+
+def _demo_votes(community: Community, people: dict[str, User]) -> None:
+    """Open and closed measures of every kind, including both art. 278 presets."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from .agenda.models import AgendaItem
+    from .extensions import db
+    from .timeutil import utcnow
+    from .voting import services as voting
+    from .voting.services import MeasureDraft
+
+    def item(title_start: str) -> AgendaItem:
+        return db.session.scalar(select(AgendaItem).where(
+            AgendaItem.community_id == community.id, AgendaItem.title.startswith(title_start)))
+
+    chair, staff = people["13800000003"], people["13800000002"]
+    owners = [people[k] for k in ("13800000003", "13800000010", "13800000011", "13800000012",
+                                  "resident@example.com")] + [people["grandma"]]
+    week = utcnow() + timedelta(days=7)
+
+    def measure(target: AgendaItem, **rules):
+        created = voting.create_measure(actor=chair, community=community, item_id=target.id,
+                                        draft=MeasureDraft(closes_at=week, **rules))
+        voting.open_measure(actor=chair, community=community, measure_id=created.id)
+        return created
+
+    def vote(who: User, target, content: dict) -> None:
+        voting.cast_ballot(actor=who, community=community, measure_id=target.id, content=content)
+
+    # Parking: an owners' vote under art. 278 (ordinary matter), open, roll call; and a ranked
+    # choice of hours, closed.
+    parking = item("东侧消防通道")
+    plan = measure(parking, question="是否同意把东门内侧空地划为 12 个夜间共享车位？", preset="art278_ordinary",
+                   secret=False)
+    vote(owners[1], plan, {"choice": "yes"})
+    vote(owners[2], plan, {"choice": "yes"})
+    vote(owners[3], plan, {"choice": "no"})
+    voting.enter_paper_ballot(actor=staff, community=community, measure_id=plan.id, voter_id=owners[5].id,
+                              content={"choice": "yes"})
+    hours = measure(parking, kind="ranked", question="夜间共享车位的时间段选哪一个？",
+                    options=["19:00—次日 7:00", "20:00—次日 7:30", "21:00—次日 6:30", "全天开放"])
+    rankings = [["A", "B"], ["B", "A", "C"], ["C", "B"], ["A"], ["D", "C", "B"], ["B", "C"], ["A", "B", "C"],
+                ["C", "A"]]
+    voters = [people[k] for k in ("13800000003", "13800000004", "13800000005", "13800000010", "13800000011",
+                                  "13800000012", "13800000013", "resident@example.com")]
+    for who, ranking in zip(voters, rankings, strict=True):
+        vote(who, hours, {"ranking": ranking})
+    voting.close_measure(actor=chair, community=community, measure_id=hours.id)
+
+    # Hand-washing sinks: accepted, then decided by four closed measures.
+    sinks = item("垃圾分类投放点")
+    agenda.accept_item(actor=staff, community=community, item_id=sinks.id)
+    where = measure(sinks, kind="single", question="洗手池装在哪里？", threshold="plurality",
+                    options=["2 号楼投放点", "4 号楼投放点", "两处都装"])
+    for who, choice in zip(voters, "CCACBCCA", strict=True):
+        vote(who, where, {"choice": choice})
+    extras = measure(sinks, kind="approval", question="洗手池旁边还需要哪些设施？（可多选）",
+                     options=["洗手液", "挂钩", "照明灯", "遮雨棚"])
+    for who, chosen in zip(voters, [["A", "C"], ["A"], ["A", "B", "C"], [], ["C", "D"], ["A", "D"], ["A"], ["C"]],
+                           strict=True):
+        vote(who, extras, {"choices": chosen})
+    fund = measure(sinks, question="是否同意使用专项维修资金支付安装费用（约 6000 元）？", preset="art278_major")
+    for who, choice in zip(owners, ["yes", "yes", "yes", "no", "yes", "abstain"], strict=True):
+        vote(who, fund, {"choice": choice})
+    meeting = measure(sinks, question="是否同意由物业负责日常清洁？")
+    voting.record_show_of_hands(actor=chair, community=community, measure_id=meeting.id,
+                                counts={"yes": 7, "no": 1, "abstain": 1}, present=9, note="居民议事会现场举手")
+    for done in (where, extras, fund):
+        voting.close_measure(actor=chair, community=community, measure_id=done.id)
+
+    # The bench: open, secret, results live; one vote by proxy.
+    bench = item("Add a bench")
+    agenda.accept_item(actor=staff, community=community, item_id=bench.id)
+    seat = measure(bench, question="是否同意在北门公交站旁安装一张带遮阳的长椅？", results_live=True)
+    vote(people["resident@example.com"], seat, {"choice": "yes"})
+    vote(people["13800000013"], seat, {"choice": "yes"})
+    vote(people["13800000011"], seat, {"choice": "abstain"})
+    voting.grant_proxy(actor=people["13800000012"], community=community, measure_id=seat.id,
+                       delegate_id=people["13800000010"].id)
+    voting.cast_ballot(actor=people["13800000010"], community=community, measure_id=seat.id,
+                       content={"choice": "yes"}, for_voter_id=people["13800000012"].id)
+
+    # The dog convention: prepared, but blocked by the open legal objection.
+    dogs = item("制定《阳光社区文明养犬公约》")
+    voting.create_measure(actor=chair, community=community, item_id=dogs.id, draft=MeasureDraft(
+        kind="convention", question="是否通过《阳光社区文明养犬公约》？", closes_at=week,
+        text="# 阳光社区文明养犬公约\n\n1. 出门遛狗必须牵绳，绳长不超过 1.5 米。\n2. 及时清理犬只粪便。\n"
+             "3. 早晚高峰避开儿童游乐区。\n4. 违者由物业提醒并在公告栏公示。"))
+
