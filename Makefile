@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run test test-sqlite test-postgres test-browser-deps lint translations messages bench clean
+.PHONY: run test test-sqlite test-postgres test-browser-deps lint translations messages bench bench-voting clean
 
 # Install when requirements change (the stamp files are newer than the requirements).
 $(BIN)/python:
@@ -62,6 +62,10 @@ test-browser-deps:
 bench: $(VENV)/.installed-test translations
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/agenda_bench.py
+
+bench-voting: $(VENV)/.installed-test translations
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/voting_bench.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

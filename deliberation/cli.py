@@ -62,6 +62,19 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(community_cli)
 
+    votes_cli = click.Group("votes", help="Votes (measures).")
+
+    @votes_cli.command("close-due")
+    def close_due_command() -> None:
+        """Close every vote whose closing time has passed and record its result."""
+        from .voting.services import close_due_measures
+
+        with current_app.test_request_context("/"):
+            closed = close_due_measures()
+        click.echo(f"Closed {closed} vote(s).")
+
+    app.cli.add_command(votes_cli)
+
     @app.cli.command("backup")
     @click.argument("path", required=False, type=click.Path(path_type=Path))
     def backup_command(path: Path | None) -> None:

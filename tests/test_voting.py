@@ -691,3 +691,20 @@ def test_turnout_is_announced_live(hall, client, socket_client):
     events = [e for e in sc.get_received() if e["name"] == "vote.turnout"]
     assert events and f"turnout-{measure.id}" in events[-1]["args"][0]["target"]
     assert "1 of" in events[-1]["args"][0]["html"]
+
+
+def test_flask_votes_close_due_closes_what_is_past_its_time(hall, runner):
+    from deliberation.extensions import db
+
+    community, chair, _, residents = hall
+    due = make_measure(community, chair=chair)
+    later = make_measure(community, chair=chair, item=due.item)
+    voting.cast_ballot(actor=residents[0], community=community, measure_id=due.id, content=YES)
+    db.session.execute(text("UPDATE measures SET closes_at = :t WHERE id = :id"),
+                       {"t": utcnow() - timedelta(seconds=1), "id": due.id})
+    db.session.commit()
+    result = runner.invoke(args=["votes", "close-due"])
+    assert result.exit_code == 0 and "Closed 1" in result.output
+    db.session.expire_all()
+    assert db.session.get(Measure, due.id).status == "closed"
+    assert db.session.get(Measure, later.id).status == "open"

@@ -13,7 +13,7 @@ from ..rendering import render
 from . import services
 from .forms import ActionForm, JoinForm, LinkOwnerForm, ManagedAccountForm, RejectForm, RoleForm, UnitImportForm
 from .models import GRANTABLE_ROLES, MembershipStatus
-from .permissions import ROLE_LABELS, STATUS_LABELS, can, membership_of, require, roles_of
+from .permissions import POLICY, ROLE_LABELS, STATUS_LABELS, can, membership_of, require, roles_of
 
 bp = Blueprint("communities", __name__, url_prefix="/c/<slug>")
 
@@ -22,7 +22,7 @@ bp = Blueprint("communities", __name__, url_prefix="/c/<slug>")
 def community_helpers(state) -> None:
     # Globals rather than a context processor: imported macros (role_badges) see them too.
     state.app.jinja_env.globals.update(
-        can=can, roles_of=roles_of, find_unit=services.find_unit, role_labels=ROLE_LABELS,
+        can=can, roles_of=roles_of, policy=POLICY, find_unit=services.find_unit, role_labels=ROLE_LABELS,
         status_labels=STATUS_LABELS,
     )
 
