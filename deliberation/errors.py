@@ -59,6 +59,7 @@ ERROR_TITLES = {
     413: _l("The file is too large"),
     429: _l("Too many attempts"),
     500: _l("Something went wrong on our side"),
+    503: _l("Too busy right now"),
 }
 
 ERROR_HINTS = {
@@ -70,6 +71,7 @@ ERROR_HINTS = {
     413: _l("Please choose a smaller file (at most 2 MB)."),
     429: _l("For your safety we paused this for a short while. Please wait a minute and try again."),
     500: _l("The problem has been logged. Please try again in a moment."),
+    503: _l("Many people are doing this at the same moment. Nothing was saved; please try again in a moment."),
 }
 
 
@@ -108,6 +110,21 @@ def register_error_handlers(app: Flask) -> None:
         if err.code is None or err.code < 400:
             return err
         return render_error(err.code)
+
+    from sqlalchemy.exc import OperationalError
+
+    @app.errorhandler(OperationalError)
+    def database_busy(err: OperationalError):
+        # SQLite's write lock stayed taken longer than the busy timeout (a rush of votes, say):
+        # the transaction was rolled back, so the person can simply send it again.
+        if "database is locked" not in str(err):
+            return unexpected_error(err)
+        app.logger.warning("Database busy on %s %s", request.method, request.path)
+        from .extensions import db
+
+        db.session.rollback()
+        response = render_error(503)
+        return response[0], 503, {"Retry-After": "2"}
 
     @app.errorhandler(Exception)
     def unexpected_error(err: Exception):

@@ -708,3 +708,20 @@ def test_flask_votes_close_due_closes_what_is_past_its_time(hall, runner):
     db.session.expire_all()
     assert db.session.get(Measure, due.id).status == "closed"
     assert db.session.get(Measure, later.id).status == "open"
+
+
+def test_a_busy_database_gives_a_readable_try_again_page(hall, client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    community, chair, _, residents = hall
+    measure = make_measure(community, chair=chair)
+    _login(client, residents[0])
+
+    def locked(**_kwargs):
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(voting, "cast_ballot", locked)
+    response = client.post(f"/c/{community.slug}/measures/{measure.id}/vote", data={"choice": "yes", "confirm": "1"},
+                           headers={"Accept-Language": "en"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+    assert "Nothing was saved" in response.get_data(as_text=True)
