@@ -524,7 +524,9 @@ def _new_receipt() -> str:
     return f"{code[:4]}-{code[4:8]}-{code[8:]}"
 
 
-def _lock_open_measure(community: Community, measure_id: int) -> Measure:
+def _lock_open_measure(community: Community, measure_id: int, *, for_ballots: bool = True) -> Measure:
+    """The measure, share-locked, if it takes ballots now. Proxies (``for_ballots`` False) may
+    also be given between the announcement and the opening time, and on any open measure."""
     measure = db.session.scalar(
         select(Measure).where(Measure.id == measure_id, Measure.community_id == community.id)
         .with_for_update(read=True))
@@ -533,6 +535,8 @@ def _lock_open_measure(community: Community, measure_id: int) -> Measure:
     now = utcnow()
     if measure.status == MeasureStatus.CLOSED or (measure.closes_at is not None and now >= measure.closes_at):
         raise InvalidTransition(_l("This vote has closed. No more ballots can be cast."))
+    if not for_ballots:
+        return measure
     if measure.method != "ballots":
         raise InvalidTransition(_l("This vote was decided by a show of hands in the meeting."))
     if measure.opens_at is not None and now < measure.opens_at:
@@ -677,7 +681,7 @@ def grant_proxy(*, actor: User, community: Community, measure_id: int, delegate_
     else:
         require(actor, community, "community.participate")
         grantor = actor
-    measure = _lock_open_measure_for_proxies(community, measure_id)
+    measure = _lock_open_measure(community, measure_id, for_ballots=False)
     _lock_roll_entry(measure, grantor.id, own=not on_paper)
     delegate = member_in(community, int(delegate_id))
     if delegate.id == grantor.id:
@@ -704,18 +708,6 @@ def grant_proxy(*, actor: User, community: Community, measure_id: int, delegate_
     return proxy
 
 
-def _lock_open_measure_for_proxies(community: Community, measure_id: int) -> Measure:
-    """Proxies may be given from the announcement until the vote closes."""
-    measure = db.session.scalar(
-        select(Measure).where(Measure.id == measure_id, Measure.community_id == community.id)
-        .with_for_update(read=True))
-    if measure is None or measure.status == MeasureStatus.DRAFT:
-        raise NotFound(_l("That measure does not exist in this community."))
-    if measure.status == MeasureStatus.CLOSED or (measure.closes_at and utcnow() >= measure.closes_at):
-        raise InvalidTransition(_l("This vote has closed. No more ballots can be cast."))
-    return measure
-
-
 def revoke_proxy(*, actor: User, community: Community, proxy_id: int) -> Proxy:
     """The voter (or staff, for a paper authorisation) takes a proxy back, until it was used."""
     proxy = db.session.scalar(select(Proxy).join(Measure, Measure.id == Proxy.measure_id).where(
@@ -724,7 +716,7 @@ def revoke_proxy(*, actor: User, community: Community, proxy_id: int) -> Proxy:
         raise NotFound(_l("That proxy does not exist in this community."))
     if proxy.grantor_id != actor.id:
         require(actor, community, "votes.paper")
-    measure = _lock_open_measure_for_proxies(community, proxy.measure_id)
+    measure = _lock_open_measure(community, proxy.measure_id, for_ballots=False)
     _lock_roll_entry(measure, proxy.grantor_id, own=proxy.grantor_id == actor.id)
     db.session.refresh(proxy, with_for_update=True)
     if proxy.status != ProxyStatus.ACTIVE:

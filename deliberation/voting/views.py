@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from ..agenda.services import get_item
-from ..communities.permissions import can, require, roles_of
+from ..communities.permissions import require, roles_of
 from ..communities.services import get_community, verified_members
 from ..errors import DomainError, ValidationError
 from ..extensions import db
@@ -381,7 +381,3 @@ def board_json(slug: str, measure_id: int):
     if measure.status != MeasureStatus.CLOSED:
         return jsonify({"error": _("The board is published when voting closes.")}), 409
     return jsonify(services.board_export(measure))
-
-
-def may_manage(community, viewer) -> bool:
-    return can(viewer, community, "measures.manage")
