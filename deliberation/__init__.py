@@ -49,12 +49,13 @@ def create_app(config: dict | None = None) -> Flask:
     from .communities.views import bp as communities_bp
     from .discussion.views import bp as discussion_bp
     from .notifications.views import bp as notifications_bp
+    from .records.views import bp as records_bp
     from .review.views import bp as review_bp
     from .site import bp as site_bp
     from .voting.views import bp as voting_bp
 
     for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, review_bp,
-                      voting_bp, notifications_bp):
+                      voting_bp, records_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
     from .realtime import last_event_id, register_socket_handlers
@@ -65,6 +66,10 @@ def create_app(config: dict | None = None) -> Flask:
     from .errors import register_error_handlers
 
     register_error_handlers(app)
+
+    from .voting.sweeper import init_sweeper
+
+    init_sweeper(app)
 
     from .cli import register_cli
 

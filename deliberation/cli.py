@@ -75,6 +75,38 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(votes_cli)
 
+    records_cli = click.Group("records", help="The permanent record of resolutions.")
+
+    @records_cli.command("verify")
+    @click.option("--community", "slug", default=None, help="Check one community only (its address, e.g. yangguang).")
+    def verify_command(slug: str | None) -> None:
+        """Recompute every community's hash chain; exit 1 naming the first broken record."""
+        from .communities.services import get_community, list_communities
+        from .records.labels import BREAK_REASONS
+        from .records.services import verify
+
+        with current_app.test_request_context("/"):
+            broken = False
+            for community in [get_community(slug)] if slug else list_communities():
+                result = verify(community)
+                if result.ok:
+                    click.echo(f"{community.slug}: intact, {result.check.count} record(s), head {result.check.head}")
+                    continue
+                broken = True
+                found = result.check.first_break
+                if found:
+                    number = result.broken.number if result.broken else "?"
+                    click.echo(f"{community.slug}: BROKEN at record #{found.seq} (No. {number}): "
+                               f"{BREAK_REASONS[found.reason]} {result.check.count} record(s) before it are intact.",
+                               err=True)
+                if result.unrecorded:
+                    click.echo(f"{community.slug}: closed measure(s) without a record (a record was removed): "
+                               f"{', '.join(map(str, result.unrecorded))}", err=True)
+        if broken:
+            raise SystemExit(1)
+
+    app.cli.add_command(records_cli)
+
     @app.cli.command("backup")
     @click.argument("path", required=False, type=click.Path(path_type=Path))
     def backup_command(path: Path | None) -> None:

@@ -83,3 +83,6 @@ class Config:
 
         # Behind a reverse proxy (deploy/), trust one hop of X-Forwarded-* headers.
         self.PROXY_FIX = _flag("PROXY_FIX")
+
+        # Seconds between sweeps that close votes whose time is up (0: only pages and cron do).
+        self.CLOSE_DUE_EVERY = int(os.environ.get("CLOSE_DUE_EVERY", "30"))

@@ -98,6 +98,7 @@ def load_demo() -> str:
 
     people["grandma"] = grandma
     _demo_agenda(sunshine, people)
+    _demo_history(sunshine, people)
     _demo_votes(sunshine, people)
 
     # A second community on the same deployment, with its own admin and units.
@@ -197,6 +198,96 @@ def _demo_reviews(community: Community, people: dict[str, User], parking, dogs) 
         actor=lawyer, community=community, request_id=dogs_request.id, verdict="legal_objection",
         body="社区公约不能设定罚款。建议把“罚款 200 元”改为“由物业提醒并在公告栏公示”。",
         passages="违者罚款 200 元")
+
+
+def _demo_history(community: Community, people: dict[str, User]) -> None:
+    """Decisions of 2025 and 2026 with their resolutions, made through the real services with
+    the clock set back: a parking plan chosen by ranked choice, a dog-walking convention under
+    the art. 278 major-matter preset, a rejected measure, a correction, and implementation
+    reports (one resolution stalled)."""
+    from datetime import datetime, timedelta
+
+    from .records import services as records
+    from .timeutil import local_to_utc, travel_to
+    from .voting import services as voting
+    from .voting.services import MeasureDraft
+
+    staff, chair = people["13800000002"], people["13800000003"]
+    cats = {c.key: c for c in agenda.categories(community)}
+    voters = [people[k] for k in ("13800000003", "13800000004", "13800000005", "13800000010", "13800000011",
+                                  "13800000012", "13800000013", "resident@example.com")]
+
+    def at(*when: int) -> datetime:
+        return local_to_utc(datetime(*when))
+
+    def decided(author: str, category: str, title: str, body: str, when: datetime, close: datetime, *,
+                ballots, by_chair: bool = True, **rules):
+        with travel_to(when):
+            item = agenda.save_draft(actor=people[author], community=community, title=title, body=body,
+                                     category_id=cats[category].id)
+            agenda.submit_item(actor=people[author], community=community, item_id=item.id)
+            agenda.accept_item(actor=staff, community=community, item_id=item.id)
+        with travel_to(when + timedelta(days=14)):
+            measure = voting.create_measure(actor=chair, community=community, item_id=item.id,
+                                            draft=MeasureDraft(closes_at=close, **rules))
+            voting.open_measure(actor=chair, community=community, measure_id=measure.id)
+            for who, content in ballots:
+                if who is people["grandma"]:
+                    voting.enter_paper_ballot(actor=staff, community=community, measure_id=measure.id,
+                                              voter_id=who.id, content=content)
+                else:
+                    voting.cast_ballot(actor=who, community=community, measure_id=measure.id, content=content)
+        if by_chair:
+            with travel_to(close - timedelta(minutes=5)):
+                voting.close_measure(actor=chair, community=community, measure_id=measure.id)
+        else:  # nobody closed it: the app did, at its closing time
+            with travel_to(close + timedelta(seconds=30)):
+                voting.close_due_measures()
+        return records.resolution_of(measure)
+
+    def report(resolution, when: datetime, status: str, percent: int, note: str) -> None:
+        with travel_to(when):
+            records.post_update(actor=staff, community=community, seq=resolution.seq, status=status,
+                                percent=percent, note=note, on_date=None)
+
+    rankings = [["A", "C"], ["B", "C"], ["C", "A"], ["A", "C"], ["B", "C"], ["C", "B"], ["A"], ["C", "A"]]
+    parking = decided(
+        "13800000011", "parking", "2025 年共享停车方案：三个方案选一个",
+        "夜间车位不够，物业和业委会提出三个方案，请大家排序投票。", at(2025, 3, 20, 19), at(2025, 4, 20, 20),
+        kind="ranked", question="共享停车采用哪个方案？（按喜好排序）",
+        options=["方案甲：地面划线增加 20 个车位", "方案乙：夜间租用隔壁写字楼车位", "方案丙：两者结合"],
+        ballots=[(who, {"ranking": r}) for who, r in zip(voters, rankings, strict=True)])
+    report(parking, at(2025, 5, 10, 10), "in_progress", 30, "已与写字楼物业签订夜间租用协议（草案）。")
+    report(parking, at(2025, 6, 15, 10), "in_progress", 70, "地面车位画线完成 16 个，指示牌已订购。")
+    report(parking, at(2025, 7, 30, 10), "done", 100, "两部分都已启用，夜间车位共 46 个。")
+
+    owners = [people[k] for k in ("13800000003", "13800000010", "13800000011", "13800000012",
+                                  "resident@example.com")] + [people["grandma"]]
+    dogs = decided(
+        "13800000012", "conventions", "《阳光社区文明遛狗公约》（2025 年版）",
+        "把大家在楼道群里讨论的遛狗规矩写成公约。", at(2025, 5, 6, 19), at(2025, 6, 8, 20), by_chair=False,
+        kind="convention", question="是否通过《阳光社区文明遛狗公约》（2025 年版）？", preset="art278_major",
+        text="# 阳光社区文明遛狗公约（2025 年版）\n\n1. 出门遛狗牵绳。\n2. 随手清理犬只粪便。\n"
+             "3. 电梯内抱起小型犬或让其他乘客先行。",
+        ballots=[(who, {"choice": "yes"}) for who in owners[:5]] + [(owners[5], {"choice": "abstain"})])
+    report(dogs, at(2025, 6, 20, 10), "done", 100, "公约已在各楼栋公告栏张贴，并发到业主群。")
+
+    decided("13800000013", "facilities", "快递柜超时收费", "快递柜运营方提出超时收费，请大家表决是否同意。",
+            at(2025, 9, 1, 19), at(2025, 9, 25, 20), question="是否同意快递柜超时收费（每 12 小时 0.5 元）？",
+            ballots=[(who, {"choice": c}) for who, c in zip(voters, ["yes", "no", "no", "no", "no", "yes", "no",
+                                                                        "abstain"], strict=True)])
+    with travel_to(at(2025, 10, 9, 9)):
+        records.write_correction(
+            actor=staff, community=community, seq=parking.seq,
+            text=f"第 {parking.number} 号决议中方案甲写作“增加 20 个车位”，公示的方案原文为“增加 16 个车位”"
+                 "（消防间距限制）。表决结果不受影响。")
+
+    mats = decided(
+        "13800000010", "facilities", "儿童游乐区更换地面软垫", "旧软垫开裂，孩子容易绊倒。",
+        at(2026, 3, 2, 19), at(2026, 3, 30, 20), question="是否同意用公共收益更换儿童游乐区地面软垫？",
+        ballots=[(who, {"choice": c}) for who, c in zip(voters, ["yes", "yes", "yes", "yes", "no", "yes", "yes",
+                                                                    "yes"], strict=True)])
+    report(mats, at(2026, 4, 20, 10), "in_progress", 40, "已询价三家供应商，等待物业报价审批。")
 
 
 def _demo_votes(community: Community, people: dict[str, User]) -> None:

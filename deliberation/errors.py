@@ -95,6 +95,10 @@ def render_error(status: int, message=None):
     )
 
 
+# PostgreSQL: serialization failure, deadlock detected, lock not available.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_err):
@@ -115,9 +119,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_busy(err: OperationalError):
-        # SQLite's write lock stayed taken longer than the busy timeout (a rush of votes, say):
-        # the transaction was rolled back, so the person can simply send it again.
-        if "database is locked" not in str(err):
+        # SQLite's write lock stayed taken longer than the busy timeout (a rush of votes, say),
+        # or PostgreSQL chose this transaction to break a deadlock or a serialization conflict:
+        # it was rolled back, so the person can simply send it again.
+        retryable = "database is locked" in str(err) or getattr(err.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+        if not retryable:
             return unexpected_error(err)
         app.logger.warning("Database busy on %s %s", request.method, request.path)
         from .extensions import db

@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo(os.environ.get("TIMEZONE", "Asia/Shanghai"))
 
 
+_offset = timedelta(0)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None) + _offset
+
+
+@contextmanager
+def travel_to(moment: datetime) -> Iterator[None]:
+    """Let the whole app believe it is ``moment`` (naive UTC) for a while. Only the demo uses
+    it, to write a past history through the real services, in a CLI process of its own."""
+    global _offset
+    before = _offset
+    _offset = moment - datetime.now(UTC).replace(tzinfo=None)
+    try:
+        yield
+    finally:
+        _offset = before
+
+
+def local_today() -> date:
+    return utc_to_local(utcnow()).date()
 
 
 def local_midnight_utc(day: date) -> datetime:

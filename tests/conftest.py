@@ -49,6 +49,7 @@ def _base_config(url: str) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
+        "CLOSE_DUE_EVERY": 0,  # tests close votes explicitly (one test runs the sweeper)
     }
 
 

@@ -412,6 +412,7 @@ SYSTEM_NOTES = {
     "threshold": _l("Reached %(n)d supports."),
     "review_requested": _l("Review requested."),
     "vote_closed": _l("Voting closed on every measure."),
+    "implemented": _l("Every adopted resolution is carried out."),
 }
 
 

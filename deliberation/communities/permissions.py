@@ -39,6 +39,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "measures.manage": frozenset({Role.CHAIR, Role.STAFF, Role.ADMIN}),
     "votes.run": frozenset({Role.CHAIR, Role.STAFF, Role.ADMIN}),
     "votes.paper": frozenset({Role.STAFF, Role.ADMIN}),
+    "records.correct": frozenset({Role.STAFF, Role.ADMIN}),
+    "records.progress": frozenset({Role.STAFF, Role.ADMIN}),
 }
 
 DENIED_MESSAGES = {
@@ -64,6 +66,8 @@ DENIED_MESSAGES = {
     "measures.manage": _l("Only a meeting chair or staff can define measures."),
     "votes.run": _l("Only a meeting chair or staff can open and close votes."),
     "votes.paper": _l("Only community staff can enter paper ballots and proxies."),
+    "records.correct": _l("Only community staff can add a correction to the record."),
+    "records.progress": _l("Only community staff can report how a resolution is carried out."),
 }
 
 

@@ -33,6 +33,7 @@ from ..communities.services import member_in
 from ..errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..notifications import services as notifications
+from ..records import services as records
 from ..review.services import require_no_open_objection
 from ..timeutil import utcnow
 from ..urls import link
@@ -460,6 +461,7 @@ def _finish(measure: Measure, actor: User | None, community: Community, now: dat
     record_actor = actor or measure.created_by
     record(actor=record_actor, action="measure.closed", community=community, measure_id=measure.id,
            outcome=measure.result.get("outcome"), automatic=actor is None or None)
+    records.write_resolution(measure, closed_by=actor, now=now)
     still_open = db.session.scalar(select(func.count(Measure.id)).where(
         Measure.item_id == item.id, Measure.status != MeasureStatus.CLOSED, Measure.id != measure.id))
     decided = not still_open and item.status == ItemStatus.VOTING
