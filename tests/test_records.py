@@ -636,7 +636,7 @@ def test_progress_form_reshows_what_was_typed_and_follow_needs_login(hall, clien
                           headers={"Accept-Language": "en"})
     assert refused.status_code == 400
     html = refused.get_data(as_text=True)
-    assert "路面已铺好一半" in html and "100% done" in html
+    assert "路面已铺好一半" in html and "all done" in html
     posted = client.post(f"/c/{community.slug}/records/{resolution.seq}/progress",
                          data={"status": "in_progress", "percent": "50", "note": "路面已铺好一半"})
     assert posted.status_code == 303

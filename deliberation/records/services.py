@@ -309,7 +309,7 @@ def post_update(*, actor: User, community: Community, seq: int, status: str, per
     if not 0 <= percent <= 100:
         raise ValidationError(_l("Please enter how much is done, from 0 to 100."), field="percent")
     if status == Progress.DONE and percent != 100:
-        raise ValidationError(_l("A finished matter is 100% done: please enter 100, or choose another status."),
+        raise ValidationError(_l("A finished matter is all done: please enter 100, or choose another status."),
                               field="percent")
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
