@@ -127,7 +127,12 @@ def show(slug: str, seq: int):
     community = get_community(slug)
     context = _record_context(community, seq)
     resolution = context["resolution"]
-    form = ProgressForm(formdata=None) if can(_viewer(), community, "records.progress") else None
+    form = None
+    if can(_viewer(), community, "records.progress"):
+        # Start from where things stand, so a report changes only what moved.
+        latest = context["state"].latest if context["state"] else None
+        form = ProgressForm(formdata=None, status=latest.status if latest else "in_progress",
+                            percent=latest.percent if latest else 0)
     return render("records/show.html", **context, form=form,
                   following=services.is_following(resolution, _viewer()),
                   may_correct=can(_viewer(), community, "records.correct"))
