@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .audit.views import bp as audit_bp
     from .communities.views import bp as communities_bp
     from .discussion.views import bp as discussion_bp
+    from .meetings.views import bp as meetings_bp
     from .notifications.views import bp as notifications_bp
     from .records.views import bp as records_bp
     from .review.views import bp as review_bp
@@ -55,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .voting.views import bp as voting_bp
 
     for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, review_bp,
-                      voting_bp, records_bp, notifications_bp):
+                      voting_bp, meetings_bp, records_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
     from .realtime import last_event_id, register_socket_handlers

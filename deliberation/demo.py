@@ -100,6 +100,7 @@ def load_demo() -> str:
     _demo_agenda(sunshine, people)
     _demo_history(sunshine, people)
     _demo_votes(sunshine, people)
+    _demo_next_meeting(sunshine, people)
 
     # A second community on the same deployment, with its own admin and units.
     heping_admin = _register("13900000001", "和平社区管理员")
@@ -282,12 +283,104 @@ def _demo_history(community: Community, people: dict[str, User]) -> None:
             text=f"第 {parking.number} 号决议中方案甲写作“增加 20 个车位”，公示的方案原文为“增加 16 个车位”"
                  "（消防间距限制）。表决结果不受影响。")
 
-    mats = decided(
-        "13800000010", "facilities", "儿童游乐区更换地面软垫", "旧软垫开裂，孩子容易绊倒。",
-        at(2026, 3, 2, 19), at(2026, 3, 30, 20), question="是否同意用公共收益更换儿童游乐区地面软垫？",
-        ballots=[(who, {"choice": c}) for who, c in zip(voters, ["yes", "yes", "yes", "yes", "no", "yes", "yes",
-                                                                    "yes"], strict=True)])
+    mats = _demo_past_meeting(community, people, at)
     report(mats, at(2026, 4, 20, 10), "in_progress", 40, "已询价三家供应商，等待物业报价审批。")
+
+
+def _demo_past_meeting(community: Community, people: dict[str, User], at):
+    """The March 2026 residents' council, run through the meeting services with the clock set
+    back: check-in by QR code and by staff, a speakers' queue, a vote opened in the meeting,
+    and published minutes. Returns the resolution of its vote."""
+    from datetime import timedelta
+
+    from .meetings import services as meetings
+    from .records import services as records
+    from .timeutil import travel_to
+    from .voting import services as voting
+    from .voting.services import MeasureDraft
+
+    staff, chair = people["13800000002"], people["13800000003"]
+    cats = {c.key: c for c in agenda.categories(community)}
+    start = at(2026, 3, 28, 19)
+    with travel_to(at(2026, 3, 2, 19)):
+        item = agenda.save_draft(actor=people["13800000010"], community=community, title="儿童游乐区更换地面软垫",
+                                 body="旧软垫开裂，孩子容易绊倒。建议用公共收益更换。",
+                                 category_id=cats["facilities"].id)
+        agenda.submit_item(actor=people["13800000010"], community=community, item_id=item.id)
+        agenda.accept_item(actor=staff, community=community, item_id=item.id)
+    with travel_to(at(2026, 3, 10, 10)):
+        measure = voting.create_measure(actor=chair, community=community, item_id=item.id, draft=MeasureDraft(
+            question="是否同意用公共收益更换儿童游乐区地面软垫？", closes_at=start + timedelta(hours=2)))
+        meeting = meetings.schedule_meeting(actor=chair, community=community, draft=meetings.MeetingDraft(
+            title="2026 年 3 月居民议事会", mode="hybrid", place="社区活动中心二楼会议室", starts_at=start,
+            ends_at=start + timedelta(hours=2)))
+        meetings.add_to_agenda(actor=chair, community=community, meeting_id=meeting.id, item_id=item.id, minutes=20)
+        meetings.publish_meeting(actor=chair, community=community, meeting_id=meeting.id)
+        for key in ("13800000010", "13800000011", "13800000012"):
+            meetings.attend(actor=people[key], community=community, meeting_id=meeting.id, on=True)
+    room = [people[k] for k in ("13800000003", "13800000004", "13800000010", "13800000011", "13800000012")]
+    with travel_to(start - timedelta(minutes=10)):
+        for who in room:
+            meetings.check_in_with_code(actor=who, community=community, meeting_id=meeting.id,
+                                        token=meeting.checkin_token)
+        meetings.check_in_member(actor=staff, community=community, meeting_id=meeting.id,
+                                 user_id=people["grandma"].id)
+    with travel_to(start):
+        meetings.start_meeting(actor=chair, community=community, meeting_id=meeting.id)
+        meetings.join_online(actor=people["resident@example.com"], community=community, meeting_id=meeting.id)
+        meetings.take_item(actor=chair, community=community, meeting_id=meeting.id)
+        meetings.request_to_speak(actor=people["13800000010"], community=community, meeting_id=meeting.id)
+        meetings.request_to_speak(actor=people["resident@example.com"], community=community, meeting_id=meeting.id)
+        meetings.add_speaker(actor=chair, community=community, meeting_id=meeting.id, name="物业周经理")
+    for minute, _who in ((2, "王阿姨"), (5, "Anna"), (9, "物业周经理")):
+        with travel_to(start + timedelta(minutes=minute)):
+            meetings.call_next(actor=chair, community=community, meeting_id=meeting.id)
+    with travel_to(start + timedelta(minutes=13, seconds=40)):
+        meetings.finish_speaker(actor=chair, community=community, meeting_id=meeting.id)
+        meetings.add_note(actor=chair, community=community, meeting_id=meeting.id,
+                          text="物业表示三家报价在 2.8—3.5 万元之间，施工约需一周，可安排在周末。")
+        meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=measure.id)
+        for who, choice in zip(room + [people["resident@example.com"]], ["yes", "yes", "yes", "no", "yes", "yes"],
+                               strict=True):
+            voting.cast_ballot(actor=who, community=community, measure_id=measure.id, content={"choice": choice})
+        voting.enter_paper_ballot(actor=staff, community=community, measure_id=measure.id,
+                                  voter_id=people["grandma"].id, content={"choice": "yes"})
+    with travel_to(start + timedelta(minutes=19)):
+        meetings.close_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=measure.id)
+    with travel_to(start + timedelta(minutes=25)):
+        meetings.end_meeting(actor=chair, community=community, meeting_id=meeting.id)
+    with travel_to(start + timedelta(days=1)):
+        meetings.save_minutes(actor=chair, community=community, meeting_id=meeting.id,
+                              text=meeting.minutes_text + "\n散会。下次议事会另行通知。\n")
+        meetings.publish_minutes(actor=chair, community=community, meeting_id=meeting.id)
+    return records.resolution_of(measure)
+
+
+def _demo_next_meeting(community: Community, people: dict[str, User]) -> None:
+    """An upcoming meeting with the parking plan, the bench and the dog convention."""
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import select
+
+    from .agenda.models import AgendaItem
+    from .extensions import db
+    from .meetings import services as meetings
+    from .timeutil import local_to_utc, local_today
+
+    chair = people["13800000003"]
+    day = local_today() + timedelta(days=7)
+    start = local_to_utc(datetime(day.year, day.month, day.day, 19, 0))
+    meeting = meetings.schedule_meeting(actor=chair, community=community, draft=meetings.MeetingDraft(
+        title=f"{day.month} 月居民议事会", mode="hybrid", place="社区活动中心二楼会议室", starts_at=start,
+        ends_at=start + timedelta(hours=2)))
+    for title, minutes in (("东侧消防通道", 30), ("制定《阳光社区文明养犬公约》", 30), ("Add a bench", 10)):
+        item = db.session.scalar(select(AgendaItem).where(AgendaItem.community_id == community.id,
+                                                         AgendaItem.title.startswith(title)))
+        meetings.add_to_agenda(actor=chair, community=community, meeting_id=meeting.id, item_id=item.id,
+                               minutes=minutes)
+    meetings.publish_meeting(actor=chair, community=community, meeting_id=meeting.id)
+    for key in ("13800000010", "13800000011", "resident@example.com"):
+        meetings.attend(actor=people[key], community=community, meeting_id=meeting.id, on=True)
 
 
 def _demo_votes(community: Community, people: dict[str, User]) -> None:

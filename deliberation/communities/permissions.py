@@ -41,6 +41,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "votes.paper": frozenset({Role.STAFF, Role.ADMIN}),
     "records.correct": frozenset({Role.STAFF, Role.ADMIN}),
     "records.progress": frozenset({Role.STAFF, Role.ADMIN}),
+    "meetings.run": frozenset({Role.CHAIR, Role.STAFF, Role.ADMIN}),
+    "meetings.checkin": frozenset({Role.CHAIR, Role.STAFF, Role.ADMIN}),
 }
 
 DENIED_MESSAGES = {
@@ -68,6 +70,8 @@ DENIED_MESSAGES = {
     "votes.paper": _l("Only community staff can enter paper ballots and proxies."),
     "records.correct": _l("Only community staff can add a correction to the record."),
     "records.progress": _l("Only community staff can report how a resolution is carried out."),
+    "meetings.run": _l("Only a meeting chair or staff can schedule and run meetings."),
+    "meetings.checkin": _l("Only a meeting chair or staff can check people in."),
 }
 
 

@@ -23,6 +23,7 @@ MESSAGES = {
     "vote.opened": _l("A vote is open on “%(item)s”"),
     "proxy.granted": _l("%(name)s authorised you to vote for them on “%(question)s”"),
     "proxy.revoked": _l("%(name)s took back their proxy on “%(question)s”"),
+    "meeting.scheduled": _l("A meeting is scheduled: “%(title)s”"),
     "resolution.progress": _l("Progress on resolution No. %(number)s: %(percent)s%% done"),
 }
 

@@ -99,6 +99,12 @@ def _reviews_of(item: AgendaItem) -> list[dict]:
              "objection": r.objection_state, "at": _moment(r.updated_at)} for r in reviews]
 
 
+def _minutes_link(measure: Measure) -> str | None:
+    from ..meetings.services import minutes_link  # meetings build on voting, which calls this module
+
+    return minutes_link(measure)
+
+
 def write_resolution(measure: Measure, *, closed_by: User | None, now: datetime) -> Resolution:
     """The resolution of a measure that has just closed (its result stored). Called by the
     voting service inside the closing transaction; the caller commits."""
@@ -125,7 +131,7 @@ def write_resolution(measure: Measure, *, closed_by: User | None, now: datetime)
                        if measure.frozen_text is not None else None),
         "item": {"title": item.title, "category": item.category.name, "category_key": item.category.key},
         "reviews": _reviews_of(item),
-        "minutes": None,  # linked here once meetings keep minutes
+        "minutes": _minutes_link(measure),
         "links": {
             "item": link("agenda.show", slug=slug, item_id=item.id),
             "results": link("voting.results", slug=slug, measure_id=measure.id),

@@ -97,6 +97,8 @@ class Measure(db.Model):
     method: Mapped[str] = mapped_column(String(8), default="ballots")
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Opened in a meeting: the roll is who was present (in the room or online) at opening.
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
 
     item: Mapped[AgendaItem] = relationship()
     created_by: Mapped[User] = relationship()

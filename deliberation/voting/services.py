@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from blinker import Namespace
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -386,10 +387,12 @@ def delete_measure(*, actor: User, community: Community, measure_id: int) -> Non
 # ---------------------------------------------------------------- opening and closing
 
 
-def open_measure(*, actor: User, community: Community, measure_id: int) -> Measure:
+def open_measure(*, actor: User, community: Community, measure_id: int, meeting_id: int | None = None,
+                 present: set[int] | None = None) -> Measure:
     """Announce the vote: take the roll, freeze a convention's text, move the item to voting.
     Voting itself starts at ``opens_at`` (now when none was set). Refused while a legal
-    objection on the item is open."""
+    objection on the item is open. In a meeting (``meeting_id``), the roll is those of the
+    eligible who are ``present`` (the meetings service passes who checked in)."""
     require(actor, community, "votes.run")
     measure = measure_in(community, measure_id, actor)
     if measure.status != MeasureStatus.DRAFT:
@@ -402,12 +405,17 @@ def open_measure(*, actor: User, community: Community, measure_id: int) -> Measu
     if measure.closes_at is None or measure.closes_at <= now:
         raise ValidationError(_l("The closing time has passed. Please edit the measure and choose a later one."))
     voters = eligible_voters(community, measure.electorate, measure.weighting)
+    if present is not None:
+        voters = [v for v in voters if v[0] in present]
+        if not voters:
+            raise InvalidTransition(_l("No one present is eligible to vote under these rules."))
     if not voters:
         raise InvalidTransition(_l("No one is eligible to vote under these rules yet (for owners' votes, register "
                                    "the units and their owners first)."))
     changed = db.session.execute(
         update(Measure).where(Measure.id == measure.id, Measure.status == MeasureStatus.DRAFT)
-        .values(status=MeasureStatus.OPEN, opened_at=now, opens_at=measure.opens_at or now)).rowcount
+        .values(status=MeasureStatus.OPEN, opened_at=now, opens_at=now if meeting_id else (measure.opens_at or now),
+                meeting_id=meeting_id)).rowcount
     if changed != 1:
         db.session.rollback()
         raise Conflict()
@@ -762,6 +770,11 @@ def _announce(measure: Measure) -> None:
     _announce_turnout(measure)
 
 
+# Sent after a measure's turnout or state changed (and was announced to its item's room), so
+# other components (a live meeting's projector) can follow without voting knowing them.
+measure_changed = Namespace().signal("measure-changed")
+
+
 def _announce_turnout(measure: Measure) -> None:
     """Turnout (and live results, when the measure shows them) to everyone viewing the item or
     the measure: its pages follow the item's room."""
@@ -773,6 +786,7 @@ def _announce_turnout(measure: Measure) -> None:
                                        turnout=figures, result=result),
         target=f"#turnout-{measure.id}",
     )
+    measure_changed.send(measure)
 
 
 def close_if_due(measure: Measure) -> Measure:

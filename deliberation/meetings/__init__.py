@@ -1,0 +1,1 @@
+"""Meetings: hybrid sessions, the chair console, the speakers' queue, the projector and minutes."""

@@ -1,0 +1,335 @@
+"""Meeting pages: the list, scheduling and the agenda, the meeting page for members (attend,
+follow live, ask to speak), the chair console, the projector, check-in, and the minutes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import segno
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from wtforms.fields.choices import SelectChoice
+
+from ..agenda.views import category_label
+from ..communities.permissions import can, require
+from ..communities.services import get_community, verified_members
+from ..errors import DomainError
+from ..extensions import writing
+from ..forms import NOT_SUBMITTED, status_for, submit_form
+from ..realtime import last_event_id
+from ..rendering import render, wants_fragment
+from ..text import render_markdown
+from ..timeutil import local_to_utc, utc_to_local
+from . import labels, services
+from .forms import AgendaEntryForm, MeetingForm, MinutesForm, NoteForm, SpeakerForm
+
+bp = Blueprint("meetings", __name__, url_prefix="/c/<slug>")
+
+
+@bp.app_context_processor
+def meeting_helpers():
+    return {"meeting_status_labels": labels.STATUS_LABELS, "meeting_mode_labels": labels.MODE_LABELS,
+            "presence_labels": labels.PRESENCE_LABELS, "meetings_of_item": services.meetings_of_item}
+
+
+def _viewer():
+    return current_user if current_user.is_authenticated else None
+
+
+def _draft_from(form: MeetingForm) -> services.MeetingDraft:
+    def utc(moment: datetime | None):
+        return local_to_utc(moment) if moment else None
+
+    return services.MeetingDraft(title=form.title.data or "", mode=form.mode.data, place=form.place.data or "",
+                                 starts_at=utc(form.starts_at.data), ends_at=utc(form.ends_at.data),
+                                 speaking_minutes=form.speaking_minutes.data)
+
+
+@bp.route("/meetings")
+def index(slug: str):
+    community = get_community(slug)
+    upcoming, past = services.meetings_of(community, _viewer())
+    return render("meetings/list.html", community=community, upcoming=upcoming, past=past,
+                  may_run=can(_viewer(), community, "meetings.run"))
+
+
+@bp.route("/meetings/new", methods=["GET", "POST"])
+@login_required
+def new(slug: str):
+    community = get_community(slug)
+    require(current_user, community, "meetings.run")
+    form = MeetingForm()
+    meeting = submit_form(form, lambda: services.schedule_meeting(actor=current_user, community=community,
+                                                                  draft=_draft_from(form)))
+    if meeting is not NOT_SUBMITTED:
+        flash(_("The meeting is saved as a draft. Now put items on its agenda, then publish it."), "success")
+        return redirect(url_for("meetings.edit", slug=slug, meeting_id=meeting.id), 303)
+    return render("meetings/form.html", community=community, form=form, meeting=None, status_code=status_for(form))
+
+
+def _agenda_form(community, meeting) -> AgendaEntryForm:
+    form = AgendaEntryForm(prefix="agenda")
+    form.item_id.choices = [SelectChoice(i.id, f"#{i.id} {i.title} ({category_label(i.category)})")
+                            for i in services.schedulable_items(community, meeting)]
+    return form
+
+
+@bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, meeting_id: int):
+    """The meeting's details and its agenda (the chair's preparation page)."""
+    community = get_community(slug)
+    require(current_user, community, "meetings.run")
+    meeting = services.meeting_in(community, meeting_id, current_user)
+    form = MeetingForm(obj=meeting) if request.method == "GET" else MeetingForm()
+    if request.method == "GET":
+        form.starts_at.data = utc_to_local(meeting.starts_at)
+        form.ends_at.data = utc_to_local(meeting.ends_at)
+        form.speaking_minutes.data = meeting.speaking_seconds / 60
+    agenda_form = _agenda_form(community, meeting)
+    what = request.form.get("what")
+    status = 200
+    if request.method == "POST" and what == "details":
+        saved = submit_form(form, lambda: services.update_meeting(actor=current_user, community=community,
+                                                                  meeting_id=meeting.id, draft=_draft_from(form)))
+        if saved is not NOT_SUBMITTED:
+            flash(_("The meeting is saved."), "success")
+            return redirect(url_for("meetings.edit", slug=slug, meeting_id=meeting.id), 303)
+        status = status_for(form)
+    elif request.method == "POST" and what == "add":
+        added = submit_form(agenda_form, lambda: services.add_to_agenda(
+            actor=current_user, community=community, meeting_id=meeting.id, item_id=agenda_form.item_id.data,
+            minutes=agenda_form.minutes.data))
+        if added is not NOT_SUBMITTED:
+            return redirect(url_for("meetings.edit", slug=slug, meeting_id=meeting.id, _anchor="agenda"), 303)
+        status = status_for(agenda_form)
+    return render("meetings/edit.html", community=community, meeting=meeting, form=form, agenda_form=agenda_form,
+                  status_code=status)
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda", methods=["POST"])
+@login_required
+def agenda(slug: str, meeting_id: int):
+    """Reorder, re-time or remove an agenda entry, or publish the meeting."""
+    community = get_community(slug)
+    what = request.form.get("what")
+    entry_id = request.form.get("entry_id", type=int) or 0
+    try:
+        if what == "move":
+            services.move_on_agenda(actor=current_user, community=community, meeting_id=meeting_id,
+                                    entry_id=entry_id, direction=request.form.get("direction", ""))
+        elif what == "remove":
+            services.remove_from_agenda(actor=current_user, community=community, meeting_id=meeting_id,
+                                        entry_id=entry_id)
+        elif what == "minutes":
+            services.set_time_box(actor=current_user, community=community, meeting_id=meeting_id, entry_id=entry_id,
+                                  minutes=request.form.get("minutes"))
+        elif what == "publish":
+            services.publish_meeting(actor=current_user, community=community, meeting_id=meeting_id)
+            flash(_("The meeting is published and members are told."), "success")
+            return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting_id), 303)
+    except DomainError as err:
+        if err.status_code in (403, 404):
+            raise
+        flash(str(err.message), "error")
+    return redirect(url_for("meetings.edit", slug=slug, meeting_id=meeting_id, _anchor="agenda"), 303)
+
+
+@bp.route("/meetings/<int:meeting_id>")
+def show(slug: str, meeting_id: int):
+    community = get_community(slug)
+    meeting = services.meeting_in(community, meeting_id, _viewer())
+    viewer = _viewer()
+    return render("meetings/show.html", **services.live_context(meeting),
+                  attending=services.attending(meeting, viewer), going=services.attendance_count(meeting),
+                  my_check_in=services.check_in_of(meeting, viewer), mine=services.my_request(meeting, viewer),
+                  may_run=can(viewer, community, "meetings.run"),
+                  member=can(viewer, community, "community.participate"),
+                  last_event_id=last_event_id())
+
+
+@bp.route("/meetings/<int:meeting_id>/me", methods=["POST"])
+@login_required
+def me(slug: str, meeting_id: int):
+    """A member's own actions: say they will come, join online, ask to speak, withdraw."""
+    community = get_community(slug)
+    what = request.form.get("what")
+    try:
+        if what in ("attend", "unattend"):
+            services.attend(actor=current_user, community=community, meeting_id=meeting_id, on=what == "attend")
+        elif what == "online":
+            services.join_online(actor=current_user, community=community, meeting_id=meeting_id)
+        elif what == "speak":
+            services.request_to_speak(actor=current_user, community=community, meeting_id=meeting_id)
+            flash(_("You are in the queue. The chair will call you."), "success")
+        elif what == "withdraw":
+            services.withdraw_request(actor=current_user, community=community, meeting_id=meeting_id)
+    except DomainError as err:
+        if err.status_code in (403, 404):
+            raise
+        flash(str(err.message), "error")
+    return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting_id, _anchor="live"), 303)
+
+
+# ---------------------------------------------------------------- the chair console
+
+
+CONSOLE_ACTIONS = {
+    "start": lambda a, c, m, f: services.start_meeting(actor=a, community=c, meeting_id=m),
+    "end": lambda a, c, m, f: services.end_meeting(actor=a, community=c, meeting_id=m),
+    "next": lambda a, c, m, f: services.take_item(actor=a, community=c, meeting_id=m),
+    "take": lambda a, c, m, f: services.take_item(actor=a, community=c, meeting_id=m,
+                                                  entry_id=f.get("entry_id", type=int) or 0),
+    "call": lambda a, c, m, f: services.call_next(actor=a, community=c, meeting_id=m),
+    "finish": lambda a, c, m, f: services.finish_speaker(actor=a, community=c, meeting_id=m),
+    "add_speaker": lambda a, c, m, f: services.add_speaker(actor=a, community=c, meeting_id=m,
+                                                           name=f.get("name", "")),
+    "move_speaker": lambda a, c, m, f: services.move_speaker(actor=a, community=c, meeting_id=m,
+                                                             speaker_id=f.get("speaker_id", type=int) or 0,
+                                                             direction=f.get("direction", "")),
+    "remove_speaker": lambda a, c, m, f: services.remove_speaker(actor=a, community=c, meeting_id=m,
+                                                                 speaker_id=f.get("speaker_id", type=int) or 0),
+    "open_vote": lambda a, c, m, f: services.open_vote(actor=a, community=c, meeting_id=m,
+                                                      measure_id=f.get("measure_id", type=int) or 0),
+    "close_vote": lambda a, c, m, f: services.close_vote(actor=a, community=c, meeting_id=m,
+                                                        measure_id=f.get("measure_id", type=int) or 0),
+    "hands": lambda a, c, m, f: services.record_hands(
+        actor=a, community=c, meeting_id=m, measure_id=f.get("measure_id", type=int) or 0,
+        counts={k[len("count_"):]: v for k, v in f.items() if k.startswith("count_")}),
+    "note": lambda a, c, m, f: services.add_note(actor=a, community=c, meeting_id=m, text=f.get("text", "")),
+}
+
+
+def _console(community, meeting, *, error: str | None = None, status_code: int = 200):
+    return render("meetings/console.html", "console", **services.live_context(meeting), error=error,
+                  speaker_form=SpeakerForm(formdata=None), note_form=NoteForm(formdata=None),
+                  values=request.form if error else {}, status_code=status_code)
+
+
+@bp.route("/meetings/<int:meeting_id>/console", methods=["GET", "POST"])
+@login_required
+def console(slug: str, meeting_id: int):
+    """One page that drives the meeting. Each button posts here (htmx swaps the console)."""
+    community = get_community(slug)
+    require(current_user, community, "meetings.run")
+    meeting = services.meeting_in(community, meeting_id, current_user)
+    if request.method == "POST":
+        action = CONSOLE_ACTIONS.get(request.form.get("action", ""))
+        if action is None:
+            return _console(community, meeting, error=_("Unknown action."), status_code=400)
+        try:
+            action(current_user, community, meeting.id, request.form)
+        except DomainError as err:
+            if err.status_code in (403, 404) and not wants_fragment():
+                raise
+            meeting = services.meeting_in(community, meeting_id, current_user)
+            return _console(community, meeting, error=str(err.message), status_code=err.status_code)
+        if not wants_fragment():
+            return redirect(url_for("meetings.console", slug=slug, meeting_id=meeting.id), 303)
+        meeting = services.meeting_in(community, meeting_id, current_user)
+    return _console(community, meeting)
+
+
+# ---------------------------------------------------------------- projector and check-in
+
+
+def _qr_svg(target: str) -> Markup:
+    return Markup(segno.make(target, error="m").svg_inline(scale=6, border=2, title=target))  # noqa: S704 - our URL
+
+
+@bp.route("/meetings/<int:meeting_id>/projector")
+def projector(slug: str, meeting_id: int):
+    """Full screen, no controls, read from the back of the room; it follows the meeting live."""
+    community = get_community(slug)
+    meeting = services.meeting_in(community, meeting_id, _viewer())
+    return render("meetings/projector.html", **services.live_context(meeting), last_event_id=last_event_id())
+
+
+@bp.app_template_global()
+def checkin_qr(community, meeting) -> Markup:
+    """The check-in code shown on the projector between items."""
+    return _qr_svg(url_for("meetings.check_in", slug=community.slug, meeting_id=meeting.id,
+                           token=meeting.checkin_token, _external=True))
+
+
+@bp.route("/meetings/<int:meeting_id>/checkin/<token>")
+@login_required
+def check_in(slug: str, meeting_id: int, token: str):
+    """Scanned from the projector: opens the meeting on the phone and checks the member in
+    (after logging in, if needed: the login page comes back here)."""
+    community = get_community(slug)
+    try:
+        with writing():
+            services.check_in_with_code(actor=current_user, community=community, meeting_id=meeting_id, token=token)
+        flash(_("You are checked in. Welcome!"), "success")
+    except DomainError as err:
+        if err.status_code == 404:
+            raise
+        flash(str(err.message), "error")
+    return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting_id, _anchor="live"), 303)
+
+
+@bp.route("/meetings/<int:meeting_id>/attendance", methods=["GET", "POST"])
+@login_required
+def attendance(slug: str, meeting_id: int):
+    """Staff tick off who is in the room (for people without phones) and see who is present."""
+    community = get_community(slug)
+    require(current_user, community, "meetings.checkin")
+    meeting = services.meeting_in(community, meeting_id, current_user)
+    if request.method == "POST":
+        user_id = request.form.get("user_id", type=int) or 0
+        try:
+            if request.form.get("what") == "undo":
+                services.undo_check_in(actor=current_user, community=community, meeting_id=meeting.id,
+                                       user_id=user_id)
+            else:
+                services.check_in_member(actor=current_user, community=community, meeting_id=meeting.id,
+                                         user_id=user_id)
+        except DomainError as err:
+            if err.status_code == 403:
+                raise
+            flash(str(err.message), "error")
+        if not wants_fragment():
+            return redirect(url_for("meetings.attendance", slug=slug, meeting_id=meeting.id), 303)
+    checked = {c.user_id: c for c in services.check_ins(meeting)}
+    return render("meetings/attendance.html", "roster", community=community, meeting=meeting,
+                  members=verified_members(community), checked=checked, present=services.present(meeting))
+
+
+# ---------------------------------------------------------------- minutes
+
+
+@bp.route("/meetings/<int:meeting_id>/minutes")
+def minutes(slug: str, meeting_id: int):
+    community = get_community(slug)
+    meeting = services.meeting_in(community, meeting_id, _viewer())
+    may_run = can(_viewer(), community, "meetings.run")
+    published = meeting.minutes_published_at is not None
+    text = meeting.minutes_text if published or may_run else ""
+    return render("meetings/minutes.html", community=community, meeting=meeting, published=published,
+                  minutes_html=render_markdown(text) if text else "", may_run=may_run)
+
+
+@bp.route("/meetings/<int:meeting_id>/minutes/edit", methods=["GET", "POST"])
+@login_required
+def edit_minutes(slug: str, meeting_id: int):
+    community = get_community(slug)
+    require(current_user, community, "meetings.run")
+    meeting = services.meeting_in(community, meeting_id, current_user)
+    form = MinutesForm(data={"text": meeting.minutes_text} if request.method == "GET" else None)
+    publish = request.form.get("what") == "publish"
+
+    def save():
+        services.save_minutes(actor=current_user, community=community, meeting_id=meeting.id, text=form.text.data)
+        if publish:
+            services.publish_minutes(actor=current_user, community=community, meeting_id=meeting.id)
+
+    if submit_form(form, save) is not NOT_SUBMITTED:
+        flash(_("The minutes are published.") if publish
+              else _("The minutes are saved. Publish them when they are final."), "success")
+        return redirect(url_for("meetings.minutes", slug=slug, meeting_id=meeting.id), 303)
+    return render("meetings/minutes_edit.html", community=community, meeting=meeting, form=form,
+                  status_code=status_for(form))
+
