@@ -24,6 +24,9 @@
   var applied = new Set();
   var statusEl = document.querySelector("[data-live-status]");
 
+  // <html data-live="connected|offline"> lets styles and browser tests see the connection.
+  function mark(state) { document.documentElement.setAttribute("data-live", state); }
+
   function showStatus(key) {
     if (!statusEl) return;
     var text = key ? statusEl.getAttribute("data-msg-" + key) : "";
@@ -53,13 +56,14 @@
   var socket = window.io({ transports: ["websocket", "polling"] });
   socket.on("connect", function () {
     showStatus("");
+    mark("connected");
     rooms.forEach(function (room) {
       socket.emit("join", { room: room, locale: locale, last_id: lastId }, function (ack) {
         if (ack && ack.reload) window.location.reload(); // missed too much to replay
       });
     });
   });
-  socket.on("disconnect", function () { showStatus("offline"); });
+  socket.on("disconnect", function () { showStatus("offline"); mark("offline"); });
   socket.io.on("reconnect_attempt", function () { showStatus("offline"); });
   socket.onAny(function (name, ev) {
     if (!ev || typeof ev.id !== "number" || applied.has(ev.id)) return;

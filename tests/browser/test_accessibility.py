@@ -15,7 +15,12 @@ from tests.browser.conftest import shoot
 AXE = (Path(__file__).parent / "vendor" / "axe-4.10.3.min.js").read_text()
 PAGES = ["/", "/login", "/register", "/c/yangguang/", "/c/yangguang/items", "/c/yangguang/items/1",
          "/c/yangguang/items/2", "/c/yangguang/members", "/c/yangguang/units", "/c/yangguang/audit/",
-         "/c/yangguang/reviews/overview", "/c/yangguang/items/new", "/missing-page"]
+         "/c/yangguang/reviews/overview", "/c/yangguang/items/new", "/c/yangguang/measures/1/results",
+         "/c/yangguang/records", "/c/yangguang/records/1", "/c/yangguang/records/1/print",
+         "/c/yangguang/records/verify", "/c/yangguang/meetings", "/c/yangguang/meetings/1",
+         "/c/yangguang/meetings/1/minutes", "/c/yangguang/meetings/2", "/c/yangguang/meetings/2/edit",
+         "/c/yangguang/meetings/2/console", "/c/yangguang/meetings/2/attendance",
+         "/c/yangguang/meetings/2/projector", "/missing-page"]
 RUN_AXE = """async () => {
   const result = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
   return result.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')}`);

@@ -30,8 +30,8 @@ def test_two_residents_see_each_others_comments_live(live_app, live_server, new_
     _log_in(bob, live_server, li)
     alice.goto(url)
     bob.goto(url)
-    bob.wait_for_function("window.deliberationLive && window.deliberationLive.socket.connected")
-    alice.wait_for_function("window.deliberationLive && window.deliberationLive.socket.connected")
+    bob.locator("html[data-live=connected]").wait_for(state="attached")
+    alice.locator("html[data-live=connected]").wait_for(state="attached")
 
     alice.fill("#comment-form-new-body", "我赞成，晚上车太多了。")
     alice.check("input[name=stance][value=for]")
@@ -51,7 +51,7 @@ def test_two_residents_see_each_others_comments_live(live_app, live_server, new_
 
     # Bob loses the network; Alice posts; Bob comes back and catches up exactly once.
     bob.context.set_offline(True)
-    bob.wait_for_function("!window.deliberationLive.socket.connected", timeout=30000)
+    bob.locator("html[data-live=offline]").wait_for(state="attached", timeout=30000)
     alice.fill("#comment-form-new-body", "断线期间说的话")
     alice.click("#comment-form-new button[type=submit]")
     alice.locator(".comment", has_text="断线期间说的话").wait_for(timeout=10000)
