@@ -535,3 +535,96 @@ def test_members_take_part_from_the_meeting_page(hall, client):
 
     assert db.session.scalar(select(func.count(MinuteEntry.id)).where(MinuteEntry.meeting_id == meeting.id)) >= 2
     assert db.session.get(AgendaItem, meeting.agenda[0].item_id).status == ItemStatus.SCHEDULED
+
+
+# ---------------------------------------------------------------- proxies for a whole meeting
+
+
+def test_a_meeting_proxy_votes_for_an_absent_member_on_each_measure(hall):
+    community, chair, staff, residents = hall
+    absent, delegate, other = residents[0], residents[1], residents[2]
+    meeting = _meeting(community, chair, items=1)
+    item = meeting.agenda[0].item
+    first = make_measure(community, item=item, chair=chair, open_now=False, question="第一项表决？")
+    second = make_measure(community, item=item, chair=chair, open_now=False, question="第二项表决？")
+    with pytest.raises(ValidationError):
+        meetings.grant_meeting_proxy(actor=absent, community=community, meeting_id=meeting.id, delegate_id=absent.id)
+    proxy = meetings.grant_meeting_proxy(actor=absent, community=community, meeting_id=meeting.id,
+                                         delegate_id=delegate.id)
+    with pytest.raises(InvalidTransition):  # one proxy per member per meeting
+        meetings.grant_meeting_proxy(actor=absent, community=community, meeting_id=meeting.id,
+                                     delegate_id=other.id)
+    meetings.start_meeting(actor=chair, community=community, meeting_id=meeting.id)
+    meetings.take_item(actor=chair, community=community, meeting_id=meeting.id)
+    meetings.check_in_with_code(actor=delegate, community=community, meeting_id=meeting.id,
+                                token=meeting.checkin_token)
+    for measure in (first, second):
+        meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=measure.id)
+        assert voting.turnout(measure).eligible == 2  # the delegate, and the member they carry
+    with pytest.raises(InvalidTransition):  # the member gave a proxy: they do not vote themselves
+        voting.cast_ballot(actor=absent, community=community, measure_id=first.id, content=YES)
+    with pytest.raises(PermissionDenied):  # someone else holds no proxy from them
+        voting.cast_ballot(actor=other, community=community, measure_id=first.id, content=YES, for_voter_id=absent.id)
+    voting.cast_ballot(actor=delegate, community=community, measure_id=first.id, content=YES, for_voter_id=absent.id)
+    voting.cast_ballot(actor=delegate, community=community, measure_id=first.id, content={"choice": "no"})
+    assert voting.turnout(first).by_channel.get("proxy") == 1
+    with pytest.raises(InvalidTransition):  # it has voted: too late to revoke
+        meetings.revoke_meeting_proxy(actor=absent, community=community, meeting_id=meeting.id, proxy_id=proxy.id)
+    # the second measure is a separate ballot, cast separately
+    voting.cast_ballot(actor=delegate, community=community, measure_id=second.id, content={"choice": "no"},
+                       for_voter_id=absent.id)
+    assert voting.turnout(second).cast == 1
+
+
+def test_a_meeting_proxy_can_be_revoked_until_used_and_respects_the_limit(hall):
+    community, chair, staff, residents = hall
+    community.max_proxies = 1
+    from deliberation.extensions import db
+
+    db.session.commit()
+    meeting = _meeting(community, chair, items=1)
+    measure = make_measure(community, item=meeting.agenda[0].item, chair=chair, open_now=False)
+    proxy = meetings.grant_meeting_proxy(actor=residents[0], community=community, meeting_id=meeting.id,
+                                         delegate_id=residents[1].id)
+    with pytest.raises(InvalidTransition):  # the delegate holds the most allowed
+        meetings.grant_meeting_proxy(actor=residents[2], community=community, meeting_id=meeting.id,
+                                     delegate_id=residents[1].id)
+    with pytest.raises(PermissionDenied):  # a paper proxy is for staff to enter
+        meetings.grant_meeting_proxy(actor=residents[3], community=community, meeting_id=meeting.id,
+                                     delegate_id=residents[2].id, grantor_id=staff.id)
+    paper = meetings.grant_meeting_proxy(actor=staff, community=community, meeting_id=meeting.id,
+                                         delegate_id=residents[2].id, grantor_id=residents[3].id)
+    assert paper.channel == "paper" and paper.entered_by_id == staff.id
+    meetings.start_meeting(actor=chair, community=community, meeting_id=meeting.id)
+    meetings.take_item(actor=chair, community=community, meeting_id=meeting.id)
+    meetings.check_in_member(actor=staff, community=community, meeting_id=meeting.id, user_id=residents[1].id)
+    meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=measure.id)
+    # residents[2] (holding the paper proxy) is not present: that proxy does not carry
+    assert voting.turnout(measure).eligible == 2
+    with pytest.raises(PermissionDenied):  # only the member, or staff, revokes
+        meetings.revoke_meeting_proxy(actor=residents[1], community=community, meeting_id=meeting.id,
+                                      proxy_id=proxy.id)
+    meetings.revoke_meeting_proxy(actor=residents[0], community=community, meeting_id=meeting.id, proxy_id=proxy.id)
+    assert voting.active_proxy_from(measure, residents[0].id) is None  # the open vote's copy went too
+    with pytest.raises(PermissionDenied):  # and the delegate can no longer vote for them
+        voting.cast_ballot(actor=residents[1], community=community, measure_id=measure.id, content=YES,
+                           for_voter_id=residents[0].id)
+    voting.cast_ballot(actor=residents[0], community=community, measure_id=measure.id, content=YES)  # on the roll
+
+
+def test_meeting_proxy_pages(hall, client):
+    community, chair, staff, residents = hall
+    meeting = _meeting(community, chair)
+    _login(client, residents[0])
+    url = f"/c/{community.slug}/meetings/{meeting.id}"
+    assert "Give my proxy" in client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert client.post(url + "/me", data={"what": "proxy", "delegate_id": residents[1].id}).status_code == 303
+    page = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "votes for you on every measure" in page and "Revoke my proxy" in page
+    foreign = make_member(make_community())
+    answer = client.post(url + "/me", data={"what": "proxy", "delegate_id": foreign.id})
+    assert answer.status_code == 404
+    client.post("/logout")
+    _login(client, staff)
+    roster = client.get(url + "/attendance", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Record the paper proxy" in roster and "居民0 → 居民1" in roster

@@ -136,6 +136,27 @@ class Speaker(db.Model):
     ended_at: Mapped[datetime | None]
 
 
+class MeetingProxy(db.Model):
+    """A member's authorisation (委托) for another member to vote for them on every measure
+    voted in this meeting. When a vote opens in the meeting, it becomes that measure's proxy
+    (the voting service's ``Proxy``), so the delegate casts each ballot separately."""
+
+    __tablename__ = "meeting_proxies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    grantor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(8), default="active")  # active / revoked
+    channel: Mapped[str] = mapped_column(String(8), default="online")  # online / paper (entered by staff)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    grantor: Mapped[User] = relationship(foreign_keys=[grantor_id])
+    delegate: Mapped[User] = relationship(foreign_keys=[delegate_id])
+
+
 class MinuteEntry(db.Model):
     """One line of the minutes as the meeting happens: an item taken, a speaker, a vote and its
     result, a chair's note. The published minutes are written from these."""

@@ -30,13 +30,14 @@ from ..notifications import services as notifications
 from ..timeutil import utcnow
 from ..urls import link
 from ..voting import services as voting
-from ..voting.models import Measure, MeasureStatus
+from ..voting.models import Channel, Measure, MeasureStatus, Participation, Proxy, ProxyStatus
 from .models import (
     AgendaEntry,
     Attendance,
     CheckIn,
     Meeting,
     MeetingMode,
+    MeetingProxy,
     MeetingStatus,
     MinuteEntry,
     Presence,
@@ -688,9 +689,12 @@ def open_vote(*, actor: User, community: Community, meeting_id: int, measure_id:
     meeting = _live(actor, community, meeting_id)
     measure = _current_measure(meeting, measure_id)
     present_ids = set(db.session.scalars(select(CheckIn.user_id).where(CheckIn.meeting_id == meeting.id)))
+    # A member who gave a meeting proxy to someone present takes part through them.
+    carried = [p for p in active_meeting_proxies(meeting) if p.delegate_id in present_ids]
+    proxies = [(p.grantor_id, p.delegate_id, p.channel, p.entered_by_id) for p in carried]
     db.session.commit()  # release the meeting row before the voting service's own transaction
     measure = voting.open_measure(actor=actor, community=community, measure_id=measure.id, meeting_id=meeting.id,
-                                  present=present_ids)
+                                  present=present_ids | {p[0] for p in proxies}, proxies=proxies)
     _note(meeting, "vote_opened", text=measure.question, measure_id=measure.id,
           eligible=voting.turnout(measure).eligible)
     db.session.commit()
@@ -743,6 +747,100 @@ def add_note(*, actor: User, community: Community, meeting_id: int, text: str) -
     db.session.commit()
     _announce(meeting)
     return minute_entries(meeting)[-1]
+
+
+# ---------------------------------------------------------------- proxies for the whole meeting
+
+
+def active_meeting_proxies(meeting: Meeting) -> list[MeetingProxy]:
+    return list(db.session.scalars(select(MeetingProxy).where(
+        MeetingProxy.meeting_id == meeting.id, MeetingProxy.status == "active").order_by(MeetingProxy.id)))
+
+
+def meeting_proxy_from(meeting: Meeting, user: User | None) -> MeetingProxy | None:
+    if user is None:
+        return None
+    return db.session.scalar(select(MeetingProxy).where(
+        MeetingProxy.meeting_id == meeting.id, MeetingProxy.grantor_id == user.id, MeetingProxy.status == "active"))
+
+
+def meeting_proxies_held(meeting: Meeting, user: User | None) -> list[MeetingProxy]:
+    if user is None:
+        return []
+    return list(db.session.scalars(select(MeetingProxy).where(
+        MeetingProxy.meeting_id == meeting.id, MeetingProxy.delegate_id == user.id, MeetingProxy.status == "active")
+        .order_by(MeetingProxy.id)))
+
+
+def grant_meeting_proxy(*, actor: User, community: Community, meeting_id: int, delegate_id: int,
+                        grantor_id: int | None = None) -> MeetingProxy:
+    """A member authorises another to vote for them on every measure voted in this meeting
+    (where the member is entitled to vote). Staff may enter a paper authorisation."""
+    on_paper = grantor_id is not None and int(grantor_id) != actor.id
+    if on_paper:
+        require(actor, community, "votes.paper")
+        grantor = member_in(community, int(grantor_id))
+    else:
+        require(actor, community, "community.participate")
+        grantor = actor
+    meeting = meeting_in(community, meeting_id, actor)
+    if meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.LIVE):
+        raise InvalidTransition(_l("A proxy can be given for a meeting that has not ended."))
+    delegate = member_in(community, int(delegate_id))
+    if delegate.id == grantor.id:
+        raise ValidationError(_l("Choose someone else to vote for you."), field="delegate_id")
+    # Lock both memberships: two grants by one member, or for one delegate, take turns.
+    db.session.scalars(select(Membership).where(
+        Membership.community_id == community.id, Membership.user_id.in_([grantor.id, delegate.id]))
+        .order_by(Membership.user_id).with_for_update()).all()
+    if meeting_proxy_from(meeting, grantor) is not None:
+        raise InvalidTransition(_l("There is already a proxy for this meeting. Revoke it first to choose someone "
+                                   "else."))
+    if len(meeting_proxies_held(meeting, delegate)) >= community.max_proxies:
+        raise InvalidTransition(_l("%(name)s already holds the most proxies allowed here (%(n)d).",
+                                   name=delegate.display_name, n=community.max_proxies), field="delegate_id")
+    proxy = MeetingProxy(meeting_id=meeting.id, grantor_id=grantor.id, delegate_id=delegate.id,
+                         channel=Channel.PAPER if on_paper else Channel.ONLINE,
+                         entered_by_id=actor.id if on_paper else None)
+    db.session.add(proxy)
+    record(actor=actor, action="proxy.granted", community=community, subject=grantor, meeting_id=meeting.id,
+           delegate_id=delegate.id)
+    sent = notifications.notify(recipients=[delegate.id], kind="proxy.granted", actor=None,
+                                community_id=community.id,
+                                link=link("meetings.show", slug=community.slug, meeting_id=meeting.id),
+                                name=grantor.display_name, question=meeting.title)
+    db.session.commit()
+    notifications.announce_to(sent)
+    return proxy
+
+
+def revoke_meeting_proxy(*, actor: User, community: Community, meeting_id: int, proxy_id: int) -> MeetingProxy:
+    """The member (or staff, for a paper authorisation) takes a meeting proxy back, until it
+    has voted; open votes' proxies from it are revoked too."""
+    meeting = meeting_in(community, meeting_id, actor)
+    proxy = db.session.scalar(select(MeetingProxy).where(MeetingProxy.id == proxy_id,
+                                                         MeetingProxy.meeting_id == meeting.id).with_for_update())
+    if proxy is None:
+        raise NotFound(_l("That proxy does not exist in this community."))
+    if proxy.grantor_id != actor.id:
+        require(actor, community, "votes.paper")
+    if proxy.status != "active":
+        raise InvalidTransition(_l("This proxy was already revoked."))
+    used = db.session.scalar(select(Participation.id).join(Measure, Measure.id == Participation.measure_id).where(
+        Measure.meeting_id == meeting.id, Participation.voter_id == proxy.grantor_id,
+        Participation.channel == Channel.PROXY).limit(1))
+    if used is not None:
+        raise InvalidTransition(_l("The proxy has already voted; the ballot is final."))
+    proxy.status, proxy.revoked_at = "revoked", utcnow()
+    record(actor=actor, action="proxy.revoked", community=community, meeting_id=meeting.id, proxy_id=proxy.id)
+    db.session.commit()
+    # Votes open now: their copy of this proxy goes too (the voting service checks again).
+    for measure_proxy in db.session.scalars(select(Proxy).join(Measure, Measure.id == Proxy.measure_id).where(
+            Measure.meeting_id == meeting.id, Measure.status == MeasureStatus.OPEN,
+            Proxy.grantor_id == proxy.grantor_id, Proxy.delegate_id == proxy.delegate_id,
+            Proxy.status == ProxyStatus.ACTIVE)).all():
+        voting.revoke_proxy(actor=actor, community=community, proxy_id=measure_proxy.id)
+    return proxy
 
 
 # ---------------------------------------------------------------- minutes

@@ -147,6 +147,9 @@ def show(slug: str, meeting_id: int):
                   my_check_in=services.check_in_of(meeting, viewer), mine=services.my_request(meeting, viewer),
                   may_run=can(viewer, community, "meetings.run"),
                   member=can(viewer, community, "community.participate"),
+                  my_proxy=services.meeting_proxy_from(meeting, viewer),
+                  held=services.meeting_proxies_held(meeting, viewer),
+                  members=verified_members(community) if viewer else [],
                   last_event_id=last_event_id())
 
 
@@ -166,6 +169,14 @@ def me(slug: str, meeting_id: int):
             flash(_("You are in the queue. The chair will call you."), "success")
         elif what == "withdraw":
             services.withdraw_request(actor=current_user, community=community, meeting_id=meeting_id)
+        elif what == "proxy":
+            services.grant_meeting_proxy(actor=current_user, community=community, meeting_id=meeting_id,
+                                         delegate_id=request.form.get("delegate_id", type=int) or 0)
+            flash(_("Your proxy is recorded for this meeting."), "success")
+        elif what == "revoke_proxy":
+            services.revoke_meeting_proxy(actor=current_user, community=community, meeting_id=meeting_id,
+                                          proxy_id=request.form.get("proxy_id", type=int) or 0)
+            flash(_("Your proxy is revoked."), "success")
     except DomainError as err:
         if err.status_code in (403, 404):
             raise
@@ -281,7 +292,15 @@ def attendance(slug: str, meeting_id: int):
     if request.method == "POST":
         user_id = request.form.get("user_id", type=int) or 0
         try:
-            if request.form.get("what") == "undo":
+            if request.form.get("what") == "paper_proxy":
+                services.grant_meeting_proxy(actor=current_user, community=community, meeting_id=meeting.id,
+                                             delegate_id=request.form.get("delegate_id", type=int) or 0,
+                                             grantor_id=request.form.get("grantor_id", type=int) or 0)
+                flash(_("The paper proxy is recorded."), "success")
+            elif request.form.get("what") == "revoke_proxy":
+                services.revoke_meeting_proxy(actor=current_user, community=community, meeting_id=meeting.id,
+                                              proxy_id=request.form.get("proxy_id", type=int) or 0)
+            elif request.form.get("what") == "undo":
                 services.undo_check_in(actor=current_user, community=community, meeting_id=meeting.id,
                                        user_id=user_id)
             else:
@@ -295,7 +314,9 @@ def attendance(slug: str, meeting_id: int):
             return redirect(url_for("meetings.attendance", slug=slug, meeting_id=meeting.id), 303)
     checked = {c.user_id: c for c in services.check_ins(meeting)}
     return render("meetings/attendance.html", "roster", community=community, meeting=meeting,
-                  members=verified_members(community), checked=checked, present=services.present(meeting))
+                  members=verified_members(community), checked=checked, present=services.present(meeting),
+                  proxies=services.active_meeting_proxies(meeting), may_paper=can(current_user, community,
+                                                                                  "votes.paper"))
 
 
 # ---------------------------------------------------------------- minutes

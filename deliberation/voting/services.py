@@ -388,11 +388,13 @@ def delete_measure(*, actor: User, community: Community, measure_id: int) -> Non
 
 
 def open_measure(*, actor: User, community: Community, measure_id: int, meeting_id: int | None = None,
-                 present: set[int] | None = None) -> Measure:
+                 present: set[int] | None = None, proxies: list[tuple[int, int, str, int | None]] = ()) -> Measure:
     """Announce the vote: take the roll, freeze a convention's text, move the item to voting.
     Voting itself starts at ``opens_at`` (now when none was set). Refused while a legal
     objection on the item is open. In a meeting (``meeting_id``), the roll is those of the
-    eligible who are ``present`` (the meetings service passes who checked in)."""
+    eligible who are ``present`` (the meetings service passes who checked in and the grantors
+    of meeting proxies), and ``proxies`` (grantor, delegate, channel, entered by) become this
+    measure's proxies for the grantors on the roll."""
     require(actor, community, "votes.run")
     measure = measure_in(community, measure_id, actor)
     if measure.status != MeasureStatus.DRAFT:
@@ -424,6 +426,10 @@ def open_measure(*, actor: User, community: Community, measure_id: int, meeting_
         measure.frozen_text_sha256 = hashlib.sha256(measure.text.encode()).hexdigest()
     db.session.add_all(Eligibility(measure_id=measure.id, user_id=user_id, weight=weight, area=area, units=units)
                        for user_id, weight, area, units in voters)
+    on_roll = {user_id for user_id, *_ in voters}
+    db.session.add_all(Proxy(measure_id=measure.id, grantor_id=grantor_id, delegate_id=delegate_id, channel=channel,
+                             entered_by_id=entered_by_id)
+                       for grantor_id, delegate_id, channel, entered_by_id in proxies if grantor_id in on_roll)
     if item.status != ItemStatus.VOTING:
         agenda.move_item(item, ItemStatus.VOTING, actor=actor)
     record(actor=actor, action="measure.opened", community=community, measure_id=measure.id, eligible=len(voters))
