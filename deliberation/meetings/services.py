@@ -312,16 +312,19 @@ def set_time_box(*, actor: User, community: Community, meeting_id: int, entry_id
 
 def move_on_agenda(*, actor: User, community: Community, meeting_id: int, entry_id: int, direction: str) -> None:
     meeting = _editable_agenda(actor, community, meeting_id)
-    entries = list(meeting.agenda)
-    entry = entry_in(meeting, entry_id)
-    index = entries.index(entry)
-    other = index - 1 if direction == "up" else index + 1
-    if 0 <= other < len(entries):
-        entries[index], entries[other] = entries[other], entries[index]
-        for position, e in enumerate(entries, start=1):
-            e.position = position
+    _move(list(meeting.agenda), entry_in(meeting, entry_id), direction)
     db.session.commit()
     _announce(meeting)
+
+
+def _move(rows: list, row, direction: str) -> None:
+    """Swap ``row`` with its neighbour ("up" or "down") and renumber the positions 1, 2, ..."""
+    index = rows.index(row)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(rows):
+        rows[index], rows[other] = rows[other], rows[index]
+        for position, each in enumerate(rows, start=1):
+            each.position = position
 
 
 def remove_from_agenda(*, actor: User, community: Community, meeting_id: int, entry_id: int) -> None:
@@ -631,13 +634,7 @@ def _waiting(meeting: Meeting, speaker_id: int) -> Speaker:
 def move_speaker(*, actor: User, community: Community, meeting_id: int, speaker_id: int, direction: str) -> None:
     meeting = _live(actor, community, meeting_id)
     speaker = _waiting(meeting, speaker_id)
-    _, waiting = queue(meeting)
-    index = waiting.index(speaker)
-    other = index - 1 if direction == "up" else index + 1
-    if 0 <= other < len(waiting):
-        waiting[index], waiting[other] = waiting[other], waiting[index]
-        for position, s in enumerate(waiting, start=1):
-            s.position = position
+    _move(queue(meeting)[1], speaker, direction)
     db.session.commit()
     _announce(meeting)
 

@@ -89,6 +89,17 @@ def new_page(browser):
         context.close()
 
 
+def log_in(page, base: str, contact: str, password: str | None = None) -> None:
+    """Log in through the real form and wait for the home page."""
+    from tests.factories import PASSWORD
+
+    page.goto(f"{base}/login")
+    page.fill("#contact", contact)
+    page.fill("#password", password or PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
 def shoot(page, name: str) -> None:
     """Save a full-page screenshot for people to look at (tests/browser/screenshots/)."""
     SCREENSHOTS.mkdir(exist_ok=True)

@@ -4,16 +4,8 @@ resident whose connection drops sees what was said meanwhile, once."""
 from __future__ import annotations
 
 from deliberation.extensions import db
-from tests.browser.conftest import shoot
-from tests.factories import PASSWORD, make_community, make_item, make_member
-
-
-def _log_in(page, base, contact):
-    page.goto(f"{base}/login")
-    page.fill("#contact", contact)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base}/")
+from tests.browser.conftest import log_in, shoot
+from tests.factories import make_community, make_item, make_member
 
 
 def test_two_residents_see_each_others_comments_live(live_app, live_server, new_page):
@@ -26,8 +18,8 @@ def test_two_residents_see_each_others_comments_live(live_app, live_server, new_
         db.session.remove()
 
     alice, bob = new_page(), new_page(width=360)
-    _log_in(alice, live_server, wang)
-    _log_in(bob, live_server, li)
+    log_in(alice, live_server, wang)
+    log_in(bob, live_server, li)
     alice.goto(url)
     bob.goto(url)
     bob.locator("html[data-live=connected]").wait_for(state="attached")

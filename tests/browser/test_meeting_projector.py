@@ -10,16 +10,8 @@ from deliberation.communities.models import Role
 from deliberation.extensions import db
 from deliberation.meetings import services as meetings
 from deliberation.timeutil import utcnow
-from tests.browser.conftest import shoot
-from tests.factories import PASSWORD, admin_of, make_community, make_item, make_member
-
-
-def _log_in(page, base, contact):
-    page.goto(f"{base}/login")
-    page.fill("#contact", contact)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{base}/")
+from tests.browser.conftest import log_in, shoot
+from tests.factories import admin_of, make_community, make_item, make_member
 
 
 def test_the_projector_follows_the_chair_without_a_reload(live_app, live_server, new_page):
@@ -46,7 +38,7 @@ def test_the_projector_follows_the_chair_without_a_reload(live_app, live_server,
     projector.evaluate("() => { window.__loadedOnce = true; }")  # gone if the page reloads
 
     console = new_page()
-    _log_in(console, live_server, contact)
+    log_in(console, live_server, contact)
     console.goto(f"{base}/console")
     console.locator("form:has(input[value=start]) button").click()
     console.locator("form:has(input[value=next]) button").click()
