@@ -725,3 +725,23 @@ def test_a_busy_database_gives_a_readable_try_again_page(hall, client, monkeypat
                            headers={"Accept-Language": "en"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "2"
     assert "Nothing was saved" in response.get_data(as_text=True)
+
+
+def test_staff_set_how_many_proxies_a_member_may_hold(hall, client):
+    community, chair, staff, residents = hall
+    url = f"/c/{community.slug}/settings"
+    _login(client, residents[0])
+    assert client.post(url, data={"threshold": "5", "max_proxies": "3"}).status_code == 403
+    client.post("/logout")
+    _login(client, staff)
+    refused = client.post(url, data={"threshold": "5", "max_proxies": "99"}, headers={"Accept-Language": "en"})
+    assert refused.status_code == 400 and 'value="99"' in refused.get_data(as_text=True)
+    assert client.post(url, data={"threshold": "5", "max_proxies": "0"}).status_code == 303
+    from deliberation.extensions import db
+
+    db.session.refresh(community)
+    assert community.max_proxies == 0
+    measure = make_measure(community, chair=chair)
+    with pytest.raises(InvalidTransition):  # no proxies at all in this community now
+        voting.grant_proxy(actor=residents[0], community=community, measure_id=measure.id,
+                           delegate_id=residents[1].id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .services import BODY_MAX, REASON_MAX, THRESHOLD_MAX, TITLE_MAX
 
@@ -38,3 +38,7 @@ class SettingsForm(FlaskForm):
     threshold = IntegerField(_l("Supports needed to put an item on the agenda"),
                              validators=[DataRequired(_l("Enter a whole number.")),
                                          NumberRange(min=1, max=THRESHOLD_MAX)])
+    max_proxies = IntegerField(_l("Proxies one member may hold (per vote or meeting)"),
+                               validators=[InputRequired(_l("Please enter a whole number from 0 to 20.")),
+                                           NumberRange(min=0, max=20)],
+                               description=_l("0: no proxies in this community."))

@@ -218,11 +218,17 @@ def merge(slug: str, item_id: int):
 @login_required
 def settings(slug: str):
     community = get_community(slug)
-    form = SettingsForm(threshold=community.support_threshold)
+    form = SettingsForm(threshold=community.support_threshold, max_proxies=community.max_proxies)
     if not can(current_user, community, "community.settings"):
         abort(403)
-    saved = submit_form(form, lambda: services.set_support_threshold(actor=current_user, community=community,
-                                                                threshold=form.threshold.data))
+
+    def save():
+        from ..voting.services import set_max_proxies
+
+        services.set_support_threshold(actor=current_user, community=community, threshold=form.threshold.data)
+        set_max_proxies(actor=current_user, community=community, value=form.max_proxies.data)
+
+    saved = submit_form(form, save)
     if saved is not NOT_SUBMITTED:
         flash(_("Settings saved."), "success")
         return redirect(url_for("agenda.settings", slug=slug), 303)
