@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run test test-sqlite test-postgres test-browser-deps lint translations messages bench bench-voting clean
+.PHONY: run serve test test-sqlite test-postgres test-browser-deps lint translations messages bench bench-voting clean
 
 # Install when requirements change (the stamp files are newer than the requirements).
 $(BIN)/python:
@@ -34,6 +34,16 @@ run: $(VENV)/.installed translations
 	$(BIN)/flask demo --if-empty
 	$(BIN)/python app.py
 
+# Production-style serving: one gunicorn process (threads, WebSocket through simple-websocket,
+# as Flask-SocketIO documents for its threading mode). Run several on different ports behind
+# nginx (deploy/) with REDIS_URL set so live rooms and rate limits are shared.
+BIND ?= 127.0.0.1:8000
+THREADS ?= 50
+serve: $(VENV)/.installed translations
+	$(BIN)/flask db upgrade
+	$(BIN)/gunicorn --worker-class gthread --workers 1 --threads $(THREADS) --bind $(BIND) --timeout 120 \
+		--graceful-timeout 30 --access-logfile - app:app
+
 test: test-sqlite
 	@if [ -n "$$CI" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 		$(MAKE) --no-print-directory test-postgres; \
@@ -56,6 +66,13 @@ test-browser-deps:
 		echo "Installing Debian's chromium for the browser tests..."; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 			|| echo "Could not install chromium; browser tests will be skipped."; \
+	fi
+	@# nginx checks deploy/nginx.conf for real (tests/test_deploy.py); it is never started as a service.
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's nginx for the deployment test..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends \
+			nginx-light >/dev/null \
+			&& (pkill -x nginx || true)) || echo "Could not install nginx; the deployment test will be skipped."; \
 	fi
 
 # Benchmarks print their figures; the latest results go in BENCHMARKS.md by hand.
