@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run serve test test-sqlite test-postgres test-browser-deps lint translations messages bench bench-voting clean
+.PHONY: run serve test test-sqlite test-postgres test-browser-deps lint translations messages bench bench-voting bench-scale clean
 
 # Install when requirements change (the stamp files are newer than the requirements).
 $(BIN)/python:
@@ -83,6 +83,11 @@ bench: $(VENV)/.installed-test translations
 bench-voting: $(VENV)/.installed-test translations
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/voting_bench.py
+
+# SQLite with one process versus PostgreSQL + Redis with two processes behind nginx (issue 8).
+bench-scale: $(VENV)/.installed-test translations test-browser-deps
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/scale_bench.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
