@@ -140,6 +140,7 @@ def register_socket_handlers() -> None:
             since = int(message.get("last_id") or 0)
         except (TypeError, ValueError):
             since = 0
+        since = max(0, min(since, 2**31 - 1))  # ids are 32-bit integers on PostgreSQL
         missed = db.session.scalars(
             select(LiveEvent).where(LiveEvent.room == room, LiveEvent.id > since).order_by(LiveEvent.id)
             .limit(REPLAY_LIMIT + 1)

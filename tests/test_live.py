@@ -137,3 +137,14 @@ def test_a_client_away_too_long_is_told_to_reload(app, monkeypatch):
         discussion.post_comment(actor=make_member(community), community=community, item_id=item.id, body=str(n))
     reply = _join(socket, f"item:{item.id}", last_id=start)
     assert reply["reload"] is True and socket.get_received() == []
+
+
+def test_a_join_with_an_absurd_last_id_is_answered_not_crashed(app):
+    """A client may send any last id (a bug, or a "replay nothing" hint); on PostgreSQL a number
+    past 32 bits used to break the replay query."""
+    community = make_community()
+    item = make_item(community)
+    socket = socketio.test_client(app, flask_test_client=app.test_client())
+    for last_id in (10**12, -5, "not a number", 2**63):
+        reply = _join(socket, f"item:{item.id}", last_id=last_id)
+        assert reply["ok"] and reply["replayed"] >= 0, (last_id, reply)
