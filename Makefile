@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run serve test test-sqlite test-postgres test-browser-deps lint translations messages bench bench-voting bench-scale clean
+.PHONY: run serve test test-sqlite test-postgres test-browser-deps lint translations messages bench bench-voting bench-scale bench-pages clean
 
 # Install when requirements change (the stamp files are newer than the requirements).
 $(BIN)/python:
@@ -88,6 +88,11 @@ bench-voting: $(VENV)/.installed-test translations
 bench-scale: $(VENV)/.installed-test translations test-browser-deps
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/scale_bench.py
+
+# Bytes transferred and first paint of the main pages in headless Chromium (issue 9).
+bench-pages: $(VENV)/.installed-test translations test-browser-deps
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/page_weight.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -34,9 +34,10 @@ def demo(live_app):
         db.session.remove()
 
 
+@pytest.mark.parametrize("text_size", ["normal", "large"])
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
 @pytest.mark.parametrize("width", [360, 1920])
-def test_main_pages_have_no_accessibility_violations(demo, live_server, browser, locale, width):
+def test_main_pages_have_no_accessibility_violations(demo, live_server, browser, locale, width, text_size):
     context = browser.new_context(viewport={"width": width, "height": 1080 if width > 1000 else 800}, locale=locale,
                                   extra_http_headers={"Accept-Language": locale}, bypass_csp=True)
     page = context.new_page()
@@ -46,6 +47,9 @@ def test_main_pages_have_no_accessibility_violations(demo, live_server, browser,
         page.fill("#password", DEMO_PASSWORD)
         page.click("main button[type=submit]")
         page.wait_for_url(f"{live_server}/")
+        if text_size == "large":  # the remembered large-text switch in the header
+            page.locator("form[action$='/preferences/text-size'] button[value=large]").click()
+            page.locator("html.text-large").wait_for(state="attached")
         problems = {}
         for path in PAGES:
             page.goto(live_server + path)
@@ -54,7 +58,7 @@ def test_main_pages_have_no_accessibility_violations(demo, live_server, browser,
             if violations:
                 problems[path] = violations
             name = path.strip("/").replace("/", "-") or "home"
-            shoot(page, f"{name}-{width}-{locale}")
+            shoot(page, f"{name}-{width}-{locale}" + ("-large" if text_size == "large" else ""))
         assert problems == {}, problems
     finally:
         context.close()
