@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from deliberation.agenda import services as agenda
 from deliberation.communities.models import Role
 from deliberation.extensions import db
@@ -17,9 +19,11 @@ from tests.browser.conftest import log_in, shoot
 from tests.factories import admin_of, make_community, make_item, make_member
 
 
-def test_vote_in_a_meeting_to_the_archive(live_app, live_server, new_page):
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_vote_in_a_meeting_to_the_archive(live_app, live_server, new_page, locale):
+    lang = locale[:2]
     with live_app.app_context():
-        community = make_community(slug="journey-vote")
+        community = make_community(slug=f"journey-vote-{lang}")
         chair = make_member(community, Role.CHAIR, name="陈主持")
         staff = make_member(community, Role.STAFF, name="社工小林")
         wang, li = make_member(community, name="王阿姨"), make_member(community, name="李建国")
@@ -42,17 +46,17 @@ def test_vote_in_a_meeting_to_the_archive(live_app, live_server, new_page):
         meeting_url, measure_id = f"{base}/meetings/{meeting.id}", measure.id
         db.session.remove()
 
-    projector = new_page(width=1920, height=1080)
+    projector = new_page(locale=locale, width=1920, height=1080)
     projector.goto(f"{meeting_url}/projector")
     projector.locator("html[data-live=connected]").wait_for(state="attached")
-    console = new_page()
+    console = new_page(locale=locale)
     log_in(console, live_server, contacts["陈主持"])
     console.goto(f"{meeting_url}/console")
     console.locator(f"form:has(input[value=open_vote]):has(input[value='{measure_id}']) button").click()
     projector.locator(".projector-vote .turnout", has_text="0").wait_for(timeout=10000)
 
     for name, choice in (("王阿姨", "yes"), ("李建国", "no")):
-        phone = new_page(width=360)
+        phone = new_page(locale=locale, width=360)
         log_in(phone, live_server, contacts[name])
         phone.goto(meeting_url)
         phone.locator(".live-vote a.button").click()  # "Vote" from the meeting page
@@ -63,10 +67,10 @@ def test_vote_in_a_meeting_to_the_archive(live_app, live_server, new_page):
         code = phone.locator(".receipt-code").inner_text()
         assert len(code) == 14, code
         if name == "王阿姨":
-            shoot(phone, "vote-receipt-360-zh")
+            shoot(phone, f"vote-receipt-360-{lang}")
     projector.locator(".projector-vote .turnout", has_text="2").wait_for(timeout=10000)
 
-    desk = new_page()
+    desk = new_page(locale=locale)
     log_in(desk, live_server, contacts["社工小林"])
     desk.goto(f"{base}/measures/{measure_id}/paper")
     desk.select_option("#voter_id", label="钱奶奶")
@@ -79,14 +83,16 @@ def test_vote_in_a_meeting_to_the_archive(live_app, live_server, new_page):
     console.locator(f"form:has(input[value=close_vote]):has(input[value='{measure_id}']) button").click()
     projector.locator(".projector-outcome").wait_for(timeout=10000)
     projector.locator(".projector-vote .result-bars").wait_for()
-    shoot(projector, "projector-1920-result")
+    shoot(projector, f"projector-1920-result-{lang}")
 
-    archive = new_page(width=360)
+    archive = new_page(locale=locale, width=360)
     archive.goto(f"{base}/records")
-    archive.locator(".record-card", has_text="是否同意划出 12 个夜间共享车位？").click()
+    archive.locator(".record-card a", has_text="是否同意划出 12 个夜间共享车位？").click()
     archive.locator(".outcome-banner").wait_for()
-    shoot(archive, "record-360-zh")
+    shoot(archive, f"record-360-{lang}")
     archive.goto(f"{base}/records/verify")
     assert archive.locator(".outcome-banner.outcome-passed").count() == 1  # the chain is intact
     for page in (projector, console, desk, archive):
         assert page.errors == [], page.errors
+    checked = live_app.test_cli_runner().invoke(args=["records", "verify", "--community", f"journey-vote-{lang}"])
+    assert checked.exit_code == 0 and "intact, 1 record(s)" in checked.output, checked.output
