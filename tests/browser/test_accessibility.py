@@ -4,27 +4,22 @@ visitor and as an admin who sees every control."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from deliberation.demo import DEMO_PASSWORD, load_demo
 from deliberation.extensions import db
-from tests.browser.conftest import shoot
+from tests.browser.conftest import AXE, RUN_AXE, shoot
 
-AXE = (Path(__file__).parent / "vendor" / "axe-4.10.3.min.js").read_text()
 PAGES = ["/", "/login", "/register", "/c/yangguang/", "/c/yangguang/items", "/c/yangguang/items/1",
          "/c/yangguang/items/2", "/c/yangguang/members", "/c/yangguang/units", "/c/yangguang/audit/",
          "/c/yangguang/reviews/overview", "/c/yangguang/items/new", "/c/yangguang/measures/1/results",
+         "/c/yangguang/measures/5", "/c/yangguang/measures/5/paper", "/c/yangguang/measures/6/board",
+         "/c/yangguang/settings",
          "/c/yangguang/records", "/c/yangguang/records/1", "/c/yangguang/records/1/print",
          "/c/yangguang/records/verify", "/c/yangguang/meetings", "/c/yangguang/meetings/1",
          "/c/yangguang/meetings/1/minutes", "/c/yangguang/meetings/2", "/c/yangguang/meetings/2/edit",
          "/c/yangguang/meetings/2/console", "/c/yangguang/meetings/2/attendance",
          "/c/yangguang/meetings/2/projector", "/missing-page"]
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
-  return result.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')}`);
-}"""
 
 
 @pytest.fixture(scope="session")

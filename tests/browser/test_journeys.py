@@ -18,7 +18,7 @@ from deliberation.communities.models import Role
 from deliberation.extensions import db
 from deliberation.timeutil import utcnow
 from deliberation.voting import services as voting
-from tests.browser.conftest import log_in, shoot
+from tests.browser.conftest import assert_accessible, log_in, shoot
 from tests.factories import PASSWORD, admin_of, make_community, make_item, make_member, make_unit
 
 LANGS = {"zh-CN": "zh", "en": "en"}
@@ -41,12 +41,14 @@ def test_newcomer_to_an_item_on_the_agenda(live_app, live_server, new_page, loca
 
     newcomer = new_page(locale=locale, width=360)
     newcomer.goto(f"{live_server}/register")
+    assert_accessible(newcomer)
     newcomer.fill("#display_name", "赵小明")
     newcomer.fill("#contact", phone)
     newcomer.fill("#password", PASSWORD)
     newcomer.locator("main form button[type=submit]").click()
     newcomer.wait_for_url(f"{live_server}/")
     newcomer.goto(f"{base}/join")
+    assert_accessible(newcomer)
     newcomer.fill("#building", "3")
     newcomer.fill("#entrance", "1")
     newcomer.fill("#room", "502")
@@ -56,11 +58,13 @@ def test_newcomer_to_an_item_on_the_agenda(live_app, live_server, new_page, loca
     desk = new_page(locale=locale, width=1920, height=1080)
     log_in(desk, live_server, staff)
     desk.goto(f"{base}/members")
+    assert_accessible(desk)
     desk.locator("tr, li, .member", has_text="赵小明").locator("form[action$='/verify'] button").first.click()
     desk.locator("form[action$='/verify']").wait_for(state="detached")
     shoot(desk, f"journey-members-1920-{lang}")
 
     newcomer.goto(f"{base}/items/new")
+    assert_accessible(newcomer)
     newcomer.fill("#title", "3号楼门口加装无障碍坡道")
     newcomer.select_option("#category_id", index=1)
     newcomer.fill("#body", "轮椅和婴儿车进出很不方便，建议在台阶旁加一条坡道。")
@@ -76,6 +80,7 @@ def test_newcomer_to_an_item_on_the_agenda(live_app, live_server, new_page, loca
         neighbour.locator("form[action$='/support'] button").click()
         neighbour.locator("form[action$='/support']").wait_for(state="detached")
     newcomer.locator(".status-item-accepted").wait_for(timeout=10000)  # live, without a reload
+    assert_accessible(newcomer)
     shoot(newcomer, f"journey-item-accepted-360-{lang}")
     assert newcomer.errors == [] and desk.errors == [], (newcomer.errors, desk.errors)
 
@@ -102,6 +107,7 @@ def test_a_legal_objection_blocks_the_vote_until_resolved(live_app, live_server,
     chair_page = new_page(locale=locale)
     log_in(chair_page, live_server, ids["chair"])
     chair_page.goto(f"{item_url}/reviews/request")
+    assert_accessible(chair_page)
     chair_page.check(f"input[name=reviewer_ids][value='{ids['lawyer_id']}']")
     chair_page.fill("#question", "罚款条款是否合法？")
     chair_page.fill("#due_on", (utcnow().date() + timedelta(days=5)).isoformat())
@@ -113,6 +119,7 @@ def test_a_legal_objection_blocks_the_vote_until_resolved(live_app, live_server,
     lawyer_page.goto(f"{base}/reviews/mine")
     lawyer_page.locator("a[href*='/reviews/requests/']").first.click()
     lawyer_page.locator("button[name=accept][value='1']").click()
+    assert_accessible(lawyer_page)
     lawyer_page.select_option("#verdict", "legal_objection")
     lawyer_page.fill("#body", "社区公约不能设定罚款，请删除第 2 条中的罚款。")
     lawyer_page.locator("form:has(#verdict) button[type=submit]").click()
@@ -123,17 +130,20 @@ def test_a_legal_objection_blocks_the_vote_until_resolved(live_app, live_server,
     chair_page.locator(".flash-error, .form-errors, [role=alert]").first.wait_for()
     assert chair_page.locator(f"form[action$='/measures/{ids['measure']}/open']").count() == 1  # still closed
     shoot(chair_page, f"journey-vote-blocked-1280-{lang}")
+    assert_accessible(chair_page)
 
     author_page = new_page(locale=locale)
     log_in(author_page, live_server, ids["author"])
     author_page.goto(item_url)
     author_page.locator("a[href$='/answer']").first.click()
+    assert_accessible(author_page)
     author_page.fill("#body", "已删除罚款，改为由物业提醒并在公告栏公示。")
     author_page.locator("main form button[type=submit]").click()
     author_page.wait_for_url(f"{item_url}*")
 
     lawyer_page.goto(item_url)
     lawyer_page.locator("a[href$='/close']").first.click()
+    assert_accessible(lawyer_page)
     lawyer_page.locator("button[name=withdraw][value='0']").click()
     lawyer_page.wait_for_url(f"{item_url}*")
 

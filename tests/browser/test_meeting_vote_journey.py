@@ -15,7 +15,7 @@ from deliberation.extensions import db
 from deliberation.meetings import services as meetings
 from deliberation.timeutil import utcnow
 from deliberation.voting import services as voting
-from tests.browser.conftest import log_in, shoot
+from tests.browser.conftest import assert_accessible, log_in, shoot
 from tests.factories import admin_of, make_community, make_item, make_member
 
 
@@ -52,19 +52,25 @@ def test_vote_in_a_meeting_to_the_archive(live_app, live_server, new_page, local
     console = new_page(locale=locale)
     log_in(console, live_server, contacts["陈主持"])
     console.goto(f"{meeting_url}/console")
+    assert_accessible(console)
     console.locator(f"form:has(input[value=open_vote]):has(input[value='{measure_id}']) button").click()
     projector.locator(".projector-vote .turnout", has_text="0").wait_for(timeout=10000)
+    assert_accessible(projector)
 
     for name, choice in (("王阿姨", "yes"), ("李建国", "no")):
         phone = new_page(locale=locale, width=360)
         log_in(phone, live_server, contacts[name])
         phone.goto(meeting_url)
+        assert_accessible(phone)
         phone.locator(".live-vote a.button").click()  # "Vote" from the meeting page
+        assert_accessible(phone)
         phone.check(f"input[name=choice][value={choice}]")
         phone.locator("form[action$='/vote'] button[type=submit]").first.click()
         phone.locator(".ballot-summary").wait_for()  # the confirmation step shows the ballot back
+        assert_accessible(phone)
         phone.locator(".confirm form[method=post] button[type=submit]").click()
         code = phone.locator(".receipt-code").inner_text()
+        assert_accessible(phone)
         assert len(code) == 14, code
         if name == "王阿姨":
             shoot(phone, f"vote-receipt-360-{lang}")
@@ -73,9 +79,11 @@ def test_vote_in_a_meeting_to_the_archive(live_app, live_server, new_page, local
     desk = new_page(locale=locale)
     log_in(desk, live_server, contacts["社工小林"])
     desk.goto(f"{base}/measures/{measure_id}/paper")
+    assert_accessible(desk)
     desk.select_option("#voter_id", label="钱奶奶")
     desk.check("input[name=choice][value=yes]")
     desk.locator("form:has(#voter_id) button[type=submit]").click()
+    assert_accessible(desk)
     desk.locator(".confirm form button[type=submit]").first.click()
     desk.locator(".receipt-code").wait_for()
     projector.locator(".projector-vote .turnout", has_text="3").wait_for(timeout=10000)
@@ -84,12 +92,14 @@ def test_vote_in_a_meeting_to_the_archive(live_app, live_server, new_page, local
     projector.locator(".projector-outcome").wait_for(timeout=10000)
     projector.locator(".projector-vote .result-bars").wait_for()
     shoot(projector, f"projector-1920-result-{lang}")
+    assert_accessible(projector)
 
     archive = new_page(locale=locale, width=360)
     archive.goto(f"{base}/records")
     archive.locator(".record-card a", has_text="是否同意划出 12 个夜间共享车位？").click()
     archive.locator(".outcome-banner").wait_for()
     shoot(archive, f"record-360-{lang}")
+    assert_accessible(archive)
     archive.goto(f"{base}/records/verify")
     assert archive.locator(".outcome-banner.outcome-passed").count() == 1  # the chain is intact
     for page in (projector, console, desk, archive):
