@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from deliberation.agenda import services as agenda
 from deliberation.communities.models import Role
 from deliberation.extensions import db
@@ -14,9 +16,11 @@ from tests.browser.conftest import log_in, shoot
 from tests.factories import admin_of, make_community, make_item, make_member
 
 
-def test_the_projector_follows_the_chair_without_a_reload(live_app, live_server, new_page):
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_projector_follows_the_chair_without_a_reload(live_app, live_server, new_page, locale):
+    lang = locale[:2]
     with live_app.app_context():
-        community = make_community(slug="meeting-test")
+        community = make_community(slug=f"meeting-test-{lang}")
         chair = make_member(community, Role.CHAIR, name="陈主持")
         start = utcnow() + timedelta(minutes=5)
         meeting = meetings.schedule_meeting(actor=chair, community=community, draft=meetings.MeetingDraft(
@@ -31,13 +35,13 @@ def test_the_projector_follows_the_chair_without_a_reload(live_app, live_server,
         contact = chair.contact
         db.session.remove()
 
-    projector = new_page(width=1920, height=1080)
+    projector = new_page(locale=locale, width=1920, height=1080)
     projector.goto(f"{base}/projector")
     projector.locator("html[data-live=connected]").wait_for(state="attached")
     projector.locator(".projector-qr svg").wait_for()  # before the start: the check-in code
     projector.evaluate("() => { window.__loadedOnce = true; }")  # gone if the page reloads
 
-    console = new_page()
+    console = new_page(locale=locale)
     log_in(console, live_server, contact)
     console.goto(f"{base}/console")
     console.locator("form:has(input[value=start]) button").click()
@@ -53,8 +57,8 @@ def test_the_projector_follows_the_chair_without_a_reload(live_app, live_server,
     console.locator("form:has(input[value=call]) button").click()
     projector.locator(".projector-name", has_text="物业周经理").wait_for(timeout=10000)
     projector.locator(".projector-name .timer").wait_for()
-    shoot(projector, "projector-1920-speaker")
-    shoot(console, "console-1280")
+    shoot(projector, f"projector-1920-speaker-{lang}")
+    shoot(console, f"console-1280-{lang}")
 
     # The projector loses the network; the chair moves on; it catches up when it is back.
     projector.context.set_offline(True)
@@ -64,5 +68,5 @@ def test_the_projector_follows_the_chair_without_a_reload(live_app, live_server,
     projector.context.set_offline(False)
     projector.locator(".projector-item", has_text="楼道堆放杂物").wait_for(timeout=30000)
     assert projector.evaluate("() => window.__loadedOnce") is True  # no reload happened
-    shoot(projector, "projector-1920-item")
+    shoot(projector, f"projector-1920-item-{lang}")
     assert projector.errors == [] and console.errors == [], (projector.errors, console.errors)
