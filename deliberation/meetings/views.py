@@ -247,7 +247,7 @@ def console(slug: str, meeting_id: int):
 
 
 def _qr_svg(target: str) -> Markup:
-    return Markup(segno.make(target, error="m").svg_inline(scale=6, border=2, title=target))  # noqa: S704 - our URL
+    return Markup(segno.make(target, error="m").svg_inline(scale=6, border=2, title=target, omitsize=True))  # noqa: S704 - our URL
 
 
 @bp.route("/meetings/<int:meeting_id>/projector")

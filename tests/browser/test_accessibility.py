@@ -10,23 +10,49 @@ from deliberation.demo import DEMO_PASSWORD, load_demo
 from deliberation.extensions import db
 from tests.browser.conftest import AXE, RUN_AXE, shoot
 
-PAGES = ["/", "/login", "/register", "/c/yangguang/", "/c/yangguang/items", "/c/yangguang/items/1",
-         "/c/yangguang/items/2", "/c/yangguang/members", "/c/yangguang/units", "/c/yangguang/audit/",
-         "/c/yangguang/reviews/overview", "/c/yangguang/items/new", "/c/yangguang/measures/1/results",
-         "/c/yangguang/measures/5", "/c/yangguang/measures/5/paper", "/c/yangguang/measures/6/board",
-         "/c/yangguang/settings",
-         "/c/yangguang/records", "/c/yangguang/records/1", "/c/yangguang/records/1/print",
-         "/c/yangguang/records/verify", "/c/yangguang/meetings", "/c/yangguang/meetings/1",
-         "/c/yangguang/meetings/1/minutes", "/c/yangguang/meetings/2", "/c/yangguang/meetings/2/edit",
-         "/c/yangguang/meetings/2/console", "/c/yangguang/meetings/2/attendance",
-         "/c/yangguang/meetings/2/projector", "/missing-page"]
+# Ids are looked up after the demo is loaded (other browser tests share the database).
+PAGES = ["/", "/login", "/register", "/c/yangguang/", "/c/yangguang/items", "/c/yangguang/items/{parking}",
+         "/c/yangguang/items/{dogs}", "/c/yangguang/members", "/c/yangguang/units", "/c/yangguang/audit/",
+         "/c/yangguang/reviews/overview", "/c/yangguang/items/new", "/c/yangguang/measures/{ranked}/results",
+         "/c/yangguang/measures/{open}", "/c/yangguang/measures/{open}/paper", "/c/yangguang/measures/{ranked}/board",
+         "/c/yangguang/settings", "/c/yangguang/records", "/c/yangguang/records/1", "/c/yangguang/records/1/print",
+         "/c/yangguang/records/verify", "/c/yangguang/meetings", "/c/yangguang/meetings/{past}",
+         "/c/yangguang/meetings/{past}/minutes", "/c/yangguang/meetings/{next}", "/c/yangguang/meetings/{next}/edit",
+         "/c/yangguang/meetings/{next}/console", "/c/yangguang/meetings/{next}/attendance",
+         "/c/yangguang/meetings/{next}/projector", "/missing-page"]
 
 
 @pytest.fixture(scope="session")
 def demo(live_app):
+    """Load the demo once; return the ids the page list needs."""
+    from deliberation.agenda.models import AgendaItem
+    from deliberation.communities.models import Community
+    from deliberation.meetings.models import Meeting
+    from deliberation.voting.models import Measure
+
     with live_app.app_context(), live_app.test_request_context("/"):
         load_demo()
+        community = db.session.scalar(db.select(Community).where(Community.slug == "yangguang"))
+
+        def first(query):
+            return db.session.scalar(query.limit(1))
+
+        ids = {
+            "parking": first(db.select(AgendaItem.id).where(AgendaItem.community_id == community.id,
+                                                             AgendaItem.title.startswith("东侧消防通道"))),
+            "dogs": first(db.select(AgendaItem.id).where(AgendaItem.community_id == community.id,
+                                                          AgendaItem.title.startswith("制定《阳光社区文明养犬公约》"))),
+            "open": first(db.select(Measure.id).where(Measure.community_id == community.id, Measure.status == "open")
+                          .order_by(Measure.id)),
+            "ranked": first(db.select(Measure.id).where(Measure.community_id == community.id, Measure.kind == "ranked")
+                            .order_by(Measure.id.desc())),
+            "past": first(db.select(Meeting.id).where(Meeting.community_id == community.id, Meeting.status == "ended")),
+            "next": first(db.select(Meeting.id).where(Meeting.community_id == community.id,
+                                                      Meeting.status == "scheduled")),
+        }
         db.session.remove()
+    assert all(ids.values()), ids
+    return ids
 
 
 @pytest.mark.parametrize("text_size", ["normal", "large"])
@@ -46,12 +72,15 @@ def test_main_pages_have_no_accessibility_violations(demo, live_server, browser,
             page.locator("form[action$='/preferences/text-size'] button[value=large]").click()
             page.locator("html.text-large").wait_for(state="attached")
         problems = {}
-        for path in PAGES:
+        for template in PAGES:
+            path = template.format(**demo)
             page.goto(live_server + path)
             page.add_script_tag(content=AXE)  # bypass_csp lets the test inject it; the app never does
             violations = page.evaluate(RUN_AXE)
             if violations:
                 problems[path] = violations
+            if template != "/missing-page":  # every page really is the page meant, not an error page
+                assert page.locator(".error-page, .error-code").count() == 0, path
             name = path.strip("/").replace("/", "-") or "home"
             shoot(page, f"{name}-{width}-{locale}" + ("-large" if text_size == "large" else ""))
         assert problems == {}, problems
