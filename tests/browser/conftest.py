@@ -3,6 +3,7 @@ Chromium (never a downloaded browser). Skipped, saying why, where Chromium is mi
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import threading
@@ -82,11 +83,37 @@ def new_page(browser):
         page.errors = []
         page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.on("response", lambda r: _check_html(page, r))
         return page
 
     yield factory
     for context in contexts:
         context.close()
+
+
+def html_problems(html: str) -> list[str]:
+    """HTML5 parse errors, and ids used more than once."""
+    import html5lib
+
+    parser = html5lib.HTMLParser(namespaceHTMLElements=False)
+    parser.parse(html)
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    return [str(e) for e in parser.errors[:3]] + [f"id {i} used twice" for i in sorted({i for i in ids
+                                                                                       if ids.count(i) > 1})]
+
+
+def _check_html(page, response) -> None:
+    """Every page a journey loads (GET or the answer to a POST) must be valid HTML: checked on
+    the document as the server sent it."""
+    if response.request.resource_type != "document" or "text/html" not in response.headers.get("content-type", ""):
+        return
+    try:
+        body = response.text()
+    except Exception:  # noqa: BLE001 - a redirect has no body to check
+        return
+    problems = html_problems(body)
+    if problems:
+        page.errors.append(f"invalid HTML at {response.url}: {problems}")
 
 
 AXE = (Path(__file__).parent / "vendor" / "axe-4.10.3.min.js").read_text()
@@ -97,12 +124,27 @@ RUN_AXE = """async () => {
 
 
 def assert_accessible(page) -> None:
-    """axe-core on the page as it is now: no WCAG 2.1 A/AA violation. Injected through the
-    DevTools protocol, so the page's Content-Security-Policy stays on."""
+    """axe-core on the page as it is now — at 360 px and at 1920 px, in normal and in large
+    text (the large-text switch only sets a class on <html>) — finds no WCAG 2.1 A/AA
+    violation. Injected through the DevTools protocol, so the page's Content-Security-Policy
+    stays on. The page is left as it was."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE)
-    violations = page.evaluate(RUN_AXE)
-    assert violations == [], (page.url, violations)
+    viewport = page.viewport_size
+    large = page.evaluate("() => document.documentElement.classList.contains('text-large')")
+    problems = {}
+    try:
+        for width, height in ((360, 800), (1920, 1080)):
+            page.set_viewport_size({"width": width, "height": height})
+            for text_large in (False, True):
+                page.evaluate("(on) => document.documentElement.classList.toggle('text-large', on)", text_large)
+                violations = page.evaluate(RUN_AXE)
+                if violations:
+                    problems[(width, "large" if text_large else "normal")] = violations
+    finally:
+        page.set_viewport_size(viewport)
+        page.evaluate("(on) => document.documentElement.classList.toggle('text-large', on)", large)
+    assert problems == {}, (page.url, problems)
 
 
 def log_in(page, base: str, contact: str, password: str | None = None) -> None:

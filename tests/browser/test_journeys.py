@@ -79,6 +79,7 @@ def test_newcomer_to_an_item_on_the_agenda(live_app, live_server, new_page, loca
         neighbour.goto(item_url)
         neighbour.locator("form[action$='/support'] button").click()
         neighbour.locator("form[action$='/support']").wait_for(state="detached")
+        assert neighbour.errors == [], neighbour.errors
     newcomer.locator(".status-item-accepted").wait_for(timeout=10000)  # live, without a reload
     assert_accessible(newcomer)
     shoot(newcomer, f"journey-item-accepted-360-{lang}")

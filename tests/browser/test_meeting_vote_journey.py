@@ -72,6 +72,7 @@ def test_vote_in_a_meeting_to_the_archive(live_app, live_server, new_page, local
         code = phone.locator(".receipt-code").inner_text()
         assert_accessible(phone)
         assert len(code) == 14, code
+        assert phone.errors == [], phone.errors
         if name == "王阿姨":
             shoot(phone, f"vote-receipt-360-{lang}")
     projector.locator(".projector-vote .turnout", has_text="2").wait_for(timeout=10000)
