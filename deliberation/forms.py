@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import flash
 from flask_wtf import FlaskForm
 
 from .errors import DomainError
@@ -39,3 +40,23 @@ def submit_form(form: FlaskForm, action: Callable[[], Any]) -> Any:
 def status_for(form: FlaskForm) -> int:
     """400 when the form is shown again because of errors, so tests and tools can tell."""
     return 400 if form.errors else 200
+
+
+class flash_refusals:  # noqa: N801 - used as ``with flash_refusals() as attempt:``
+    """For one-button actions that go back to a page: a rule's refusal inside the block becomes a
+    flashed message (``attempt.refused`` is then True); refusals of access (``reraise``) go on
+    to the error pages."""
+
+    def __init__(self, *, reraise: tuple[int, ...] = (403, 404)) -> None:
+        self.reraise = reraise
+        self.refused = False
+
+    def __enter__(self) -> flash_refusals:
+        return self
+
+    def __exit__(self, kind, err, _tb) -> bool:
+        if isinstance(err, DomainError) and err.status_code not in self.reraise:
+            flash(str(err.message), "error")
+            self.refused = True
+            return True
+        return False

@@ -628,3 +628,62 @@ def test_meeting_proxy_pages(hall, client):
     _login(client, staff)
     roster = client.get(url + "/attendance", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Record the paper proxy" in roster and "居民0 → 居民1" in roster
+
+
+def test_agenda_page_actions_refuse_residents_and_explain_refusals(hall, client):
+    community, chair, _, residents = hall
+    empty = meetings.schedule_meeting(actor=chair, community=community, draft=_draft())
+    url = f"/c/{community.slug}/meetings/{empty.id}/agenda"
+    _login(client, residents[0])
+    assert client.post(url, data={"what": "publish"}).status_code == 403
+    client.post("/logout")
+    _login(client, chair)
+    refused = client.post(url, data={"what": "publish"}, follow_redirects=True, headers={"Accept-Language": "en"})
+    assert "at least one item on the agenda" in refused.get_data(as_text=True)
+    assert empty.status == "draft"
+
+
+def test_concurrent_meeting_proxy_grants_never_exceed_the_limit(make_app):
+    app = make_app()
+    with app.app_context():
+        from deliberation.extensions import db
+
+        community = make_community()
+        community.max_proxies = 1
+        db.session.commit()
+        chair = make_member(community, Role.CHAIR)
+        delegate = make_member(community)
+        grantors = [make_member(community).id for _ in range(8)]
+        meeting = _meeting(community, chair)
+        ids = (community.id, meeting.id, delegate.id)
+        db.session.remove()
+    barrier = threading.Barrier(len(grantors))
+    outcomes = []
+
+    def grant(user_id):
+        with app.app_context():
+            from deliberation.accounts.models import User
+            from deliberation.communities.models import Community
+            from deliberation.extensions import db
+
+            user, community = db.session.get(User, user_id), db.session.get(Community, ids[0])
+            db.session.commit()
+            barrier.wait()
+            try:
+                meetings.grant_meeting_proxy(actor=user, community=community, meeting_id=ids[1], delegate_id=ids[2])
+                outcomes.append("ok")
+            except InvalidTransition:
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=grant, args=(g,)) for g in grantors]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert outcomes.count("ok") == 1 and outcomes.count("refused") == 7, outcomes
+    with app.app_context():
+        from deliberation.extensions import db
+        from deliberation.meetings.models import MeetingProxy
+
+        assert db.session.scalar(select(func.count(MeetingProxy.id)).where(
+            MeetingProxy.delegate_id == ids[2], MeetingProxy.status == "active")) == 1

@@ -17,7 +17,7 @@ from ..communities.permissions import can, require
 from ..communities.services import get_community, verified_members
 from ..errors import DomainError
 from ..extensions import writing
-from ..forms import NOT_SUBMITTED, status_for, submit_form
+from ..forms import NOT_SUBMITTED, flash_refusals, status_for, submit_form
 from ..realtime import last_event_id
 from ..rendering import render, wants_fragment
 from ..text import render_markdown
@@ -116,7 +116,7 @@ def agenda(slug: str, meeting_id: int):
     community = get_community(slug)
     what = request.form.get("what")
     entry_id = request.form.get("entry_id", type=int) or 0
-    try:
+    with flash_refusals():
         if what == "move":
             services.move_on_agenda(actor=current_user, community=community, meeting_id=meeting_id,
                                     entry_id=entry_id, direction=request.form.get("direction", ""))
@@ -130,10 +130,6 @@ def agenda(slug: str, meeting_id: int):
             services.publish_meeting(actor=current_user, community=community, meeting_id=meeting_id)
             flash(_("The meeting is published and members are told."), "success")
             return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting_id), 303)
-    except DomainError as err:
-        if err.status_code in (403, 404):
-            raise
-        flash(str(err.message), "error")
     return redirect(url_for("meetings.edit", slug=slug, meeting_id=meeting_id, _anchor="agenda"), 303)
 
 
@@ -159,7 +155,7 @@ def me(slug: str, meeting_id: int):
     """A member's own actions: say they will come, join online, ask to speak, withdraw."""
     community = get_community(slug)
     what = request.form.get("what")
-    try:
+    with flash_refusals():
         if what in ("attend", "unattend"):
             services.attend(actor=current_user, community=community, meeting_id=meeting_id, on=what == "attend")
         elif what == "online":
@@ -177,10 +173,6 @@ def me(slug: str, meeting_id: int):
             services.revoke_meeting_proxy(actor=current_user, community=community, meeting_id=meeting_id,
                                           proxy_id=request.form.get("proxy_id", type=int) or 0)
             flash(_("Your proxy is revoked."), "success")
-    except DomainError as err:
-        if err.status_code in (403, 404):
-            raise
-        flash(str(err.message), "error")
     return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting_id, _anchor="live"), 303)
 
 
@@ -271,14 +263,9 @@ def check_in(slug: str, meeting_id: int, token: str):
     """Scanned from the projector: opens the meeting on the phone and checks the member in
     (after logging in, if needed: the login page comes back here)."""
     community = get_community(slug)
-    try:
-        with writing():
-            services.check_in_with_code(actor=current_user, community=community, meeting_id=meeting_id, token=token)
+    with flash_refusals(reraise=(404,)), writing():
+        services.check_in_with_code(actor=current_user, community=community, meeting_id=meeting_id, token=token)
         flash(_("You are checked in. Welcome!"), "success")
-    except DomainError as err:
-        if err.status_code == 404:
-            raise
-        flash(str(err.message), "error")
     return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting_id, _anchor="live"), 303)
 
 
@@ -291,7 +278,7 @@ def attendance(slug: str, meeting_id: int):
     meeting = services.meeting_in(community, meeting_id, current_user)
     if request.method == "POST":
         user_id = request.form.get("user_id", type=int) or 0
-        try:
+        with flash_refusals(reraise=(403,)):
             if request.form.get("what") == "paper_proxy":
                 services.grant_meeting_proxy(actor=current_user, community=community, meeting_id=meeting.id,
                                              delegate_id=request.form.get("delegate_id", type=int) or 0,
@@ -306,10 +293,6 @@ def attendance(slug: str, meeting_id: int):
             else:
                 services.check_in_member(actor=current_user, community=community, meeting_id=meeting.id,
                                          user_id=user_id)
-        except DomainError as err:
-            if err.status_code == 403:
-                raise
-            flash(str(err.message), "error")
         if not wants_fragment():
             return redirect(url_for("meetings.attendance", slug=slug, meeting_id=meeting.id), 303)
     checked = {c.user_id: c for c in services.check_ins(meeting)}

@@ -17,7 +17,7 @@ from ..communities.permissions import require, roles_of
 from ..communities.services import get_community, verified_members
 from ..errors import DomainError, ValidationError
 from ..extensions import db
-from ..forms import NOT_SUBMITTED, show_error, status_for, submit_form
+from ..forms import NOT_SUBMITTED, flash_refusals, show_error, status_for, submit_form
 from ..realtime import last_event_id
 from ..rendering import render
 from ..timeutil import local_to_utc, utc_to_local
@@ -114,13 +114,9 @@ def edit(slug: str, measure_id: int):
 def _step(slug: str, measure_id: int, action, success: str):
     """A one-button step (open, close, delete, revoke): do it, say how it went, go back."""
     community = get_community(slug)
-    try:
+    with flash_refusals() as attempt:
         action(community)
-    except DomainError as err:
-        if err.status_code in (403, 404):
-            raise
-        flash(str(err.message), "error")
-    else:
+    if not attempt.refused:
         flash(success, "success")
     return redirect(url_for("voting.show", slug=slug, measure_id=measure_id), 303)
 
