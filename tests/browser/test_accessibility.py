@@ -81,6 +81,9 @@ def test_main_pages_have_no_accessibility_violations(demo, live_server, browser,
                 problems[path] = violations
             if template != "/missing-page":  # every page really is the page meant, not an error page
                 assert page.locator(".error-page, .error-code").count() == 0, path
+            wide = page.evaluate("() => document.documentElement.scrollWidth")
+            if wide > width:  # nothing may push the page sideways on a phone
+                problems.setdefault(path, []).append(f"page is {wide} px wide at {width} px")
             name = path.strip("/").replace("/", "-") or "home"
             shoot(page, f"{name}-{width}-{locale}" + ("-large" if text_size == "large" else ""))
         assert problems == {}, problems
