@@ -687,3 +687,22 @@ def test_concurrent_meeting_proxy_grants_never_exceed_the_limit(make_app):
 
         assert db.session.scalar(select(func.count(MeetingProxy.id)).where(
             MeetingProxy.delegate_id == ids[2], MeetingProxy.status == "active")) == 1
+
+
+def test_opening_and_closing_a_vote_in_the_meeting_reach_the_projector(hall, socket_client):
+    community, chair, _, residents = hall
+    meeting = _meeting(community, chair, items=1, start=True)
+    measure = make_measure(community, item=meeting.agenda[0].item, chair=chair, open_now=False)
+    meetings.check_in_with_code(actor=residents[0], community=community, meeting_id=meeting.id,
+                                token=meeting.checkin_token)
+    sc = socket_client()
+    sc.emit("join", {"room": f"meeting:{meeting.id}", "locale": "en", "last_id": realtime.last_event_id()},
+            callback=True)
+    sc.get_received()
+    meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=measure.id)
+    opened = [e["args"][0]["html"] for e in sc.get_received() if e["name"] == "meeting.projector"]
+    assert opened and "0 of 1" in opened[-1]
+    voting.cast_ballot(actor=residents[0], community=community, measure_id=measure.id, content=YES)
+    meetings.close_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=measure.id)
+    closed = [e["args"][0]["html"] for e in sc.get_received() if e["name"] == "meeting.projector"]
+    assert closed and "projector-outcome" in closed[-1] and "Passed" in closed[-1]

@@ -695,7 +695,7 @@ def open_vote(*, actor: User, community: Community, meeting_id: int, measure_id:
     _note(meeting, "vote_opened", text=measure.question, measure_id=measure.id,
           eligible=voting.turnout(measure).eligible)
     db.session.commit()
-    _announce(meeting)
+    # The voting service's measure_changed signal has already sent the new state to the room.
     return measure
 
 
@@ -706,7 +706,7 @@ def close_vote(*, actor: User, community: Community, meeting_id: int, measure_id
     measure = voting.close_measure(actor=actor, community=community, measure_id=measure.id)
     _note_result(meeting, measure)
     db.session.commit()
-    _announce(meeting)
+    # The voting service's measure_changed signal has already sent the new state to the room.
     return measure
 
 
@@ -722,7 +722,7 @@ def record_hands(*, actor: User, community: Community, meeting_id: int, measure_
                                           present=voting.turnout(measure).eligible, note=note)
     _note_result(meeting, measure)
     db.session.commit()
-    _announce(meeting)
+    # The voting service's measure_changed signal has already sent the new state to the room.
     return measure
 
 
