@@ -105,9 +105,11 @@ def _minutes_link(measure: Measure) -> str | None:
     return minutes_link(measure)
 
 
-def write_resolution(measure: Measure, *, closed_by: User | None, now: datetime) -> Resolution:
+def write_resolution(measure: Measure, *, closed_by: User | None, now: datetime,
+                     extra: dict | None = None) -> Resolution:
     """The resolution of a measure that has just closed (its result stored). Called by the
-    voting service inside the closing transaction; the caller commits."""
+    voting service inside the closing transaction; the caller commits. ``extra``: what other
+    components add to the record (a convention's consolidated text)."""
     item = measure.item
     community = db.session.get(Community, measure.community_id)
     result = measure.result or {}
@@ -137,6 +139,7 @@ def write_resolution(measure: Measure, *, closed_by: User | None, now: datetime)
             "results": link("voting.results", slug=slug, measure_id=measure.id),
             "board": link("voting.board_json", slug=slug, measure_id=measure.id),
         },
+        **(extra or {}),
     }
     fields = {
         "kind": RecordKind.RESOLUTION.value, "measure_id": measure.id, "item_id": item.id,

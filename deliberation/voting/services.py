@@ -62,6 +62,14 @@ MAX_OPTIONS = 10
 OPTION_KEYS = "ABCDEFGHIJ"
 # Item statuses from which a vote may be opened (the item moves to "voting").
 VOTABLE = frozenset({ItemStatus.ACCEPTED, ItemStatus.IN_REVIEW, ItemStatus.SCHEDULED, ItemStatus.VOTING})
+_signals = Namespace()
+# Sent before a draft measure is opened, changed or removed (``action``): a component that
+# manages the measure (a convention's clause votes) may refuse by raising a DomainError, or,
+# for "open", prepare it (the convention puts the text as amended into it).
+measure_guard = _signals.signal("measure-guard")
+# Sent inside the closing transaction, before the resolution is written: receivers update their
+# own state and return a dict added to the resolution's recorded body.
+measure_closing = _signals.signal("measure-closing")
 # Receipt alphabet: no 0/O, 1/I/L, so a code read aloud or copied by hand survives.
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -343,7 +351,9 @@ def _set_options(measure: Measure, labels: list[str]) -> None:
         measure.options.append(MeasureOption(key=OPTION_KEYS[position], label=label, position=position))
 
 
-def create_measure(*, actor: User, community: Community, item_id: int, draft: MeasureDraft) -> Measure:
+def build_measure(*, actor: User, community: Community, item_id: int, draft: MeasureDraft) -> Measure:
+    """A new draft measure, checked and added to the session but not committed (the caller may
+    add more in the same transaction, as conventions do for their clause votes)."""
     require(actor, community, "measures.manage")
     item = agenda.get_item(community=community, item_id=item_id, viewer=actor)
     if item.status not in VOTABLE:
@@ -354,7 +364,13 @@ def create_measure(*, actor: User, community: Community, item_id: int, draft: Me
     measure = Measure(item_id=item.id, community_id=community.id, created_by_id=actor.id, position=position, **values)
     db.session.add(measure)
     _set_options(measure, options)
+    db.session.flush()
     record(actor=actor, action="measure.created", community=community, item_id=item.id, question=measure.question)
+    return measure
+
+
+def create_measure(*, actor: User, community: Community, item_id: int, draft: MeasureDraft) -> Measure:
+    measure = build_measure(actor=actor, community=community, item_id=item_id, draft=draft)
     db.session.commit()
     return measure
 
@@ -364,6 +380,7 @@ def update_measure(*, actor: User, community: Community, measure_id: int, draft:
     measure = measure_in(community, measure_id, actor)
     if measure.status != MeasureStatus.DRAFT:
         raise InvalidTransition(_l("A measure cannot be changed once its vote is announced."))
+    measure_guard.send(measure, action="update")
     values = _checked(draft)
     options = values.pop("_options")
     for key, value in values.items():
@@ -378,6 +395,7 @@ def delete_measure(*, actor: User, community: Community, measure_id: int) -> Non
     measure = measure_in(community, measure_id, actor)
     if measure.status != MeasureStatus.DRAFT:
         raise InvalidTransition(_l("A measure cannot be removed once its vote is announced."))
+    measure_guard.send(measure, action="delete")
     record(actor=actor, action="measure.deleted", community=community, item_id=measure.item_id,
            question=measure.question)
     db.session.delete(measure)
@@ -401,6 +419,7 @@ def open_measure(*, actor: User, community: Community, measure_id: int, meeting_
         raise InvalidTransition(_l("This vote has already been opened."))
     item = measure.item
     require_no_open_objection(item.id)
+    measure_guard.send(measure, action="open")
     if item.status not in VOTABLE:
         raise InvalidTransition(_l("A vote can only be opened on an item that is on the agenda."))
     now = utcnow()
@@ -475,7 +494,10 @@ def _finish(measure: Measure, actor: User | None, community: Community, now: dat
     record_actor = actor or measure.created_by
     record(actor=record_actor, action="measure.closed", community=community, measure_id=measure.id,
            outcome=measure.result.get("outcome"), automatic=actor is None or None)
-    records.write_resolution(measure, closed_by=actor, now=now)
+    extra: dict = {}
+    for _receiver, part in measure_closing.send(measure, now=now):
+        extra.update(part or {})
+    records.write_resolution(measure, closed_by=actor, now=now, extra=extra)
     still_open = db.session.scalar(select(func.count(Measure.id)).where(
         Measure.item_id == item.id, Measure.status != MeasureStatus.CLOSED, Measure.id != measure.id))
     decided = not still_open and item.status == ItemStatus.VOTING
