@@ -25,6 +25,8 @@ class CommentForm(FlaskForm):
     # Rendered as radio buttons from STANCES; the service refuses any other value.
     stance = StringField(_l("Your position (optional)"), validators=[Optional()])
     parent_id = HiddenField()
+    # On a convention: the clause the comment is about (a picker; the service checks the key).
+    clause_key = StringField(_l("About which clause (optional)"), validators=[Optional(), Length(max=12)])
     # One token per rendered form: a double click or a retried request creates one comment.
     client_token = HiddenField(default=new_token)
 

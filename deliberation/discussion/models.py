@@ -43,6 +43,8 @@ class Comment(db.Model):
     display_parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
     depth: Mapped[int] = mapped_column(default=0)
     stance: Mapped[str | None] = mapped_column(String(10))
+    # On a convention: the clause this comment is about (its key survives renumbering).
+    clause_key: Mapped[str | None] = mapped_column(String(12))
     body: Mapped[str] = mapped_column(Text)
     # The body rendered and sanitised once, when written (Markdown + mentions + nh3).
     body_html: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -169,9 +169,15 @@ def _clean_stance(stance: str | None) -> str | None:
     return stance
 
 
+def _clause(item_id: int, clause_key: str | None) -> str | None:
+    from ..conventions.services import clause_key_checked  # conventions build on the discussion
+
+    return clause_key_checked(item_id, clause_key)
+
+
 def post_comment(
     *, actor: User, community: Community, item_id: int, body: str, stance: str | None = None,
-    parent_id: int | None = None, client_token: str | None = None,
+    parent_id: int | None = None, client_token: str | None = None, clause_key: str | None = None,
 ) -> Comment:
     require(actor, community, "comments.post")
     item = get_item(community=community, item_id=item_id, viewer=actor)
@@ -190,8 +196,11 @@ def post_comment(
         parent = db.session.scalar(select(Comment).where(Comment.id == parent_id, Comment.item_id == item.id))
         if parent is None:
             raise NotFound(_l("The comment you are replying to is not in this discussion."))
+    if parent is not None and not clause_key:
+        clause_key = parent.clause_key  # a reply stays on its clause
     comment = Comment(
         item_id=item.id, author_id=actor.id, body=body, stance=stance, client_token=token,
+        clause_key=_clause(item.id, clause_key),
         body_html=str(render_comment_body(community, body)),
         parent_id=parent.id if parent else None,
         depth=(parent.depth + 1) if parent else 0,

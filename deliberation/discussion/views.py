@@ -47,6 +47,7 @@ def post(slug: str, item_id: int):
             comment = services.post_comment(
                 actor=current_user, community=community, item_id=item_id, body=form.body.data,
                 stance=form.stance.data or None, parent_id=parent_id, client_token=form.client_token.data,
+                clause_key=form.clause_key.data or None,
             )
         except DomainError as err:
             if err.status_code in (403, 404):

@@ -25,6 +25,9 @@ MESSAGES = {
     "proxy.revoked": _l("%(name)s took back their proxy on “%(question)s”"),
     "meeting.scheduled": _l("A meeting is scheduled: “%(title)s”"),
     "resolution.progress": _l("Progress on resolution No. %(number)s: %(percent)s%% done"),
+    "convention.coauthor": _l("%(actor)s added you as a co-author of “%(title)s”"),
+    "convention.amendment": _l("%(actor)s proposed amendment %(n)s to “%(title)s”"),
+    "convention.accepted": _l("%(actor)s took your amendment %(n)s into “%(title)s”"),
 }
 
 

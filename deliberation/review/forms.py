@@ -32,6 +32,8 @@ class ReviewForm(FlaskForm):
     body = TextAreaField(_l("Your review"), validators=[DataRequired(_l("Please write your review.")),
                                                         Length(max=BODY_MAX)],
                          description=_l("Explain your verdict in plain words. Markdown works."))
+    clause_key = SelectField(_l("Which part of the convention"), validate_choice=False, validators=[Optional()],
+                             description=_l("Review the whole text, or one clause."))
     passages = TextAreaField(_l("Passages of the item this is about (optional)"),
                              validators=[Optional(), Length(max=5000)],
                              description=_l("Copy the sentences you mean, one per line."))

@@ -73,6 +73,8 @@ class Review(db.Model):
     body: Mapped[str] = mapped_column(Text)
     # The passages of the item the review is about, quoted one per line.
     passages: Mapped[str] = mapped_column(Text, default="")
+    # On a convention: the clause the review is about (None: the whole text).
+    clause_key: Mapped[str | None] = mapped_column(String(12))
     version: Mapped[int] = mapped_column(default=1)
     objection_state: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

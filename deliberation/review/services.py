@@ -250,8 +250,15 @@ def _clean_review(community: Community, actor: User, role: str, verdict: str, bo
     return verdict, body, passages
 
 
+def _clause(item_id: int, clause_key: str | None) -> str | None:
+    from ..conventions.services import clause_key_checked  # conventions build on review
+
+    return clause_key_checked(item_id, clause_key)
+
+
 def submit_review(
     *, actor: User, community: Community, request_id: int, verdict: str, body: str, passages: str = "",
+    clause_key: str | None = None,
 ) -> Review:
     require(actor, community, "reviews.write")
     request = request_in(community, request_id)
@@ -262,7 +269,7 @@ def submit_review(
     verdict, body, passages = _clean_review(community, actor, request.role, verdict, body, passages)
     review = Review(
         request_id=request.id, item_id=request.item_id, reviewer_id=actor.id, role=request.role, verdict=verdict,
-        body=body, passages=passages,
+        body=body, passages=passages, clause_key=_clause(request.item_id, clause_key),
         objection_state=ObjectionState.OPEN if verdict == Verdict.LEGAL_OBJECTION else None,
     )
     db.session.add(review)
@@ -283,19 +290,20 @@ def submit_review(
 
 
 def revise_review(*, actor: User, community: Community, review_id: int, verdict: str, body: str,
-                  passages: str = "") -> Review:
+                  passages: str = "", clause_key: str | None = None) -> Review:
     """The reviewer revises a submitted review; the earlier version stays in its history."""
     review = review_in(community, review_id)
     if review.reviewer_id != actor.id:
         raise PermissionDenied(_l("Only the reviewer can revise this review."))
     require(actor, community, "reviews.write")
     verdict, body, passages = _clean_review(community, actor, review.role, verdict, body, passages)
-    if (verdict, body, passages) == (review.verdict, review.body, review.passages):
+    clause_key = _clause(review.item_id, clause_key)
+    if (verdict, body, passages, clause_key) == (review.verdict, review.body, review.passages, review.clause_key):
         return review
     db.session.add(ReviewVersion(review_id=review.id, version=review.version, verdict=review.verdict,
                                  body=review.body, passages=review.passages, created_at=review.updated_at))
     was_objection = review.verdict == Verdict.LEGAL_OBJECTION
-    review.verdict, review.body, review.passages = verdict, body, passages
+    review.verdict, review.body, review.passages, review.clause_key = verdict, body, passages, clause_key
     review.version += 1
     review.updated_at = utcnow()
     if verdict == Verdict.LEGAL_OBJECTION and not was_objection:

@@ -12,6 +12,7 @@ from ..agenda.services import get_item
 from ..communities.models import Role
 from ..communities.permissions import ROLE_LABELS, require
 from ..communities.services import get_community
+from ..conventions.services import clause_choices
 from ..errors import DomainError, PermissionDenied
 from ..forms import NOT_SUBMITTED, status_for, submit_form
 from ..rendering import render
@@ -91,6 +92,21 @@ def _verdict_choices(role: str):
                                                         for v in verdicts]
 
 
+def _clause_choices(form: ReviewForm, item_id: int) -> None:
+    """On a convention the reviewer picks the whole text or one clause; otherwise no picker."""
+    clauses = clause_choices(item_id)
+    if clauses:
+        form.clause_key.choices = [SelectChoice("", _("The whole text"))] + [SelectChoice(k, label)
+                                                                             for k, label in clauses]
+    else:
+        del form.clause_key
+
+
+def _picked_clause(form: ReviewForm) -> str | None:
+    field = getattr(form, "clause_key", None)
+    return (field.data or None) if field is not None else None
+
+
 @bp.route("/reviews/requests/<int:request_id>", methods=["GET", "POST"])
 @login_required
 def write(slug: str, request_id: int):
@@ -101,10 +117,11 @@ def write(slug: str, request_id: int):
         require(current_user, community, "reviews.overview")  # staff may look, not write
     form = ReviewForm()
     form.verdict.choices = _verdict_choices(req.role)
+    _clause_choices(form, req.item_id)
     respond_form = RespondForm()
     published = submit_form(form, lambda: services.submit_review(
         actor=current_user, community=community, request_id=req.id, verdict=form.verdict.data,
-        body=form.body.data, passages=form.passages.data))
+        body=form.body.data, passages=form.passages.data, clause_key=_picked_clause(form)))
     if published is not NOT_SUBMITTED:
         flash(_("Your review is published on the item."), "success")
         return redirect(_item_url(slug, req.item_id), 303)
@@ -139,11 +156,12 @@ def revise(slug: str, review_id: int):
     review = services.review_in(community, review_id)
     form = ReviewForm(obj=review)
     form.verdict.choices = _verdict_choices(review.role)
+    _clause_choices(form, review.item_id)
     if review.reviewer_id != current_user.id:
         raise PermissionDenied(_("Only the reviewer can revise this review."))
     revised = submit_form(form, lambda: services.revise_review(
         actor=current_user, community=community, review_id=review.id, verdict=form.verdict.data,
-        body=form.body.data, passages=form.passages.data))
+        body=form.body.data, passages=form.passages.data, clause_key=_picked_clause(form)))
     if revised is not NOT_SUBMITTED:
         flash(_("Your review was revised. The earlier version stays in its history."), "success")
         return redirect(_item_url(slug, review.item_id), 303)
