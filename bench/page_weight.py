@@ -26,8 +26,8 @@ from agenda_bench import ROOT, Server, machine  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 TARGETS = {"kb": 100, "fcp_ms": 1000}
-PAGES = ["/login", "/", "/c/yangguang/", "/c/yangguang/items", "/c/yangguang/items/1", "/c/yangguang/measures/5",
-         "/c/yangguang/measures/6/results", "/c/yangguang/records", "/c/yangguang/records/1",
+PAGES = ["/login", "/", "/c/yangguang/", "/c/yangguang/items", "/c/yangguang/items/1", "/c/yangguang/measures/7",
+         "/c/yangguang/measures/8/results", "/c/yangguang/records", "/c/yangguang/records/1",
          "/c/yangguang/meetings/1", "/c/yangguang/meetings/1/minutes", "/c/yangguang/meetings/2/projector"]
 TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
 RESIDENT = "13800000010"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+from flask_babel import force_locale
+
 from .accounts import services as accounts
 from .accounts.models import User
 from .agenda import services as agenda
@@ -99,6 +101,8 @@ def load_demo() -> str:
     people["grandma"] = grandma
     _demo_agenda(sunshine, people)
     _demo_history(sunshine, people)
+    with force_locale("zh_CN"):
+        _demo_dog_draft(sunshine, people)
     _demo_votes(sunshine, people)
     _demo_next_meeting(sunshine, people)
 
@@ -169,20 +173,15 @@ def _demo_agenda(community: Community, people: dict[str, User]) -> None:
                             body="从消防角度看，车位与消防通道之间要留出至少 4 米。", stance="neutral")
     discussion.post_comment(actor=people["resident@example.com"], community=community, item_id=parking.id,
                             body="I support this, as long as the night lighting is improved too.", stance="for")
-    _demo_reviews(community, people, parking, items[1])
-    dogs = items[1]
-    discussion.post_comment(actor=people["13800000013"], community=community, item_id=dogs.id,
-                            body="反对强制规定时间段，上班族只能早晚遛狗。", stance="against")
-    discussion.post_comment(actor=people["13800000010"], community=community, item_id=dogs.id,
-                            body="牵绳和清理粪便应该是底线。", stance="for")
+    _demo_reviews(community, people, parking)
 
 
-def _demo_reviews(community: Community, people: dict[str, User], parking, dogs) -> None:
+def _demo_reviews(community: Community, people: dict[str, User], parking) -> None:
     from datetime import timedelta
 
     from .timeutil import utcnow
 
-    chair, expert, lawyer = people["13800000003"], people["13800000004"], people["13800000005"]
+    chair, expert = people["13800000003"], people["13800000004"]
     due = utcnow().date() + timedelta(days=10)
     (parking_request,) = review.request_review(
         actor=chair, community=community, item_id=parking.id, reviewer_ids=[expert.id],
@@ -191,14 +190,7 @@ def _demo_reviews(community: Community, people: dict[str, User], parking, dogs) 
         actor=expert, community=community, request_id=parking_request.id, verdict="conditions",
         body="可行，但有两个条件：\n\n1. 车位外沿与消防通道保持 **4 米**以上净宽；\n2. 每晚 22:00 由保安巡查一次。",
         passages="把东门内侧的空地划出 12 个夜间共享车位")
-    agenda.accept_item(actor=people["13800000002"], community=community, item_id=dogs.id)
-    (dogs_request,) = review.request_review(
-        actor=chair, community=community, item_id=dogs.id, reviewer_ids=[lawyer.id],
-        question="公约中的罚款条款是否合法？", due_on=due)
-    review.submit_review(
-        actor=lawyer, community=community, request_id=dogs_request.id, verdict="legal_objection",
-        body="社区公约不能设定罚款。建议把“罚款 200 元”改为“由物业提醒并在公告栏公示”。",
-        passages="违者罚款 200 元")
+
 
 
 def _demo_history(community: Community, people: dict[str, User]) -> None:
@@ -264,13 +256,8 @@ def _demo_history(community: Community, people: dict[str, User]) -> None:
 
     owners = [people[k] for k in ("13800000003", "13800000010", "13800000011", "13800000012",
                                   "resident@example.com")] + [people["grandma"]]
-    dogs = decided(
-        "13800000012", "conventions", "《阳光社区文明遛狗公约》（2025 年版）",
-        "把大家在楼道群里讨论的遛狗规矩写成公约。", at(2025, 5, 6, 19), at(2025, 6, 8, 20), by_chair=False,
-        kind="convention", question="是否通过《阳光社区文明遛狗公约》（2025 年版）？", preset="art278_major",
-        text="# 阳光社区文明遛狗公约（2025 年版）\n\n1. 出门遛狗牵绳。\n2. 随手清理犬只粪便。\n"
-             "3. 电梯内抱起小型犬或让其他乘客先行。",
-        ballots=[(who, {"choice": "yes"}) for who in owners[:5]] + [(owners[5], {"choice": "abstain"})])
+    with force_locale("zh_CN"):  # the questions and notes the services write are in the community's language
+        dogs = _demo_dog_convention(community, people, owners, at)
     report(dogs, at(2025, 6, 20, 10), "done", 100, "公约已在各楼栋公告栏张贴，并发到业主群。")
 
     decided("13800000013", "facilities", "快递柜超时收费", "快递柜运营方提出超时收费，请大家表决是否同意。",
@@ -285,6 +272,162 @@ def _demo_history(community: Community, people: dict[str, User]) -> None:
 
     mats = _demo_past_meeting(community, people, at)
     report(mats, at(2026, 4, 20, 10), "in_progress", 40, "已询价三家供应商，等待物业报价审批。")
+
+
+def _demo_dog_draft(community: Community, people: dict[str, User]) -> None:
+    """The 2026 convention on keeping dogs amends the 2025 dog-walking convention in force, so its
+    draft starts from that text; it is still being drafted: clause comments, an amendment with
+    supports, and a legal objection on the clause that sets a fine."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from .agenda.models import AgendaItem
+    from .conventions import services as conventions
+    from .extensions import db
+    from .timeutil import utcnow
+
+    dogs = db.session.scalar(select(AgendaItem).where(AgendaItem.community_id == community.id,
+                                                      AgendaItem.title.startswith("制定《阳光社区文明养犬公约》")))
+    adopted = conventions.adopted_conventions(community)[0]
+    draft = conventions.revise(actor=people["13800000012"], community=community, convention_id=adopted.id,
+                               item_id=dogs.id)
+    conventions.save_version(
+        actor=people["13800000012"], community=community, convention_id=draft.id, title="阳光社区文明养犬公约",
+        note="扩展为养犬公约：增加犬只登记、游乐区和附则", text=DOG_CONVENTION_2026)
+    clauses = {c["text"][:6]: c["key"] for c in conventions.current_clauses(draft)}
+    discussion.post_comment(actor=people["13800000013"], community=community, item_id=dogs.id,
+                            body="反对强制规定时间段，上班族只能早晚遛狗。", stance="against",
+                            clause_key=clauses["早晚高峰时段"])
+    discussion.post_comment(actor=people["13800000010"], community=community, item_id=dogs.id,
+                            body="牵绳和清理粪便应该是底线。", stance="for", clause_key=clauses["出门遛狗必须"])
+    discussion.post_comment(actor=people["13800000011"], community=community, item_id=dogs.id,
+                            body="罚款谁来收？物业没有这个权力吧。", stance="question",
+                            clause_key=clauses["违反本公约的"])
+    fine = conventions.propose_amendment(
+        actor=people["13800000010"], community=community, convention_id=draft.id, clause_key=clauses["违反本公约的"],
+        kind="replace", text="违反本公约的，由物业提醒，屡次不改的在公告栏公示。",
+        reason="社区公约不能设定罚款，改为提醒和公示。")
+    for key in ("13800000011", "13800000013"):
+        conventions.support_amendment(actor=people[key], community=community, amendment_id=fine.id)
+    conventions.propose_amendment(
+        actor=people["13800000013"], community=community, convention_id=draft.id,
+        clause_key=clauses["早晚高峰时段"], kind="delete", reason="上班族只能早晚遛狗，这条做不到。")
+    chair, lawyer = people["13800000003"], people["13800000005"]
+    due = utcnow().date() + timedelta(days=10)
+    fine_clause = clauses["违反本公约的"]
+    agenda.accept_item(actor=people["13800000002"], community=community, item_id=dogs.id)
+    (dogs_request,) = review.request_review(
+        actor=chair, community=community, item_id=dogs.id, reviewer_ids=[lawyer.id],
+        question="公约中的罚款条款是否合法？", due_on=due)
+    review.submit_review(
+        actor=lawyer, community=community, request_id=dogs_request.id, verdict="legal_objection",
+        body="社区公约不能设定罚款。建议把“罚款 200 元”改为“由物业提醒并在公告栏公示”。",
+        passages="违者罚款 200 元", clause_key=fine_clause)
+
+
+DOG_CONVENTION_2025 = """# 第一章 总则
+为了让养犬家庭和其他居民和睦相处，制定本公约。
+本公约适用于阳光社区全体居民。
+# 第二章 文明遛狗
+出门遛狗牵绳，绳长不超过2米。
+随手清理犬只粪便。
+晚上十点以后不在楼道内遛狗。"""
+
+DOG_CONVENTION_2026 = """# 第一章 总则
+为了让养犬家庭和其他居民和睦相处，制定本公约。
+本公约适用于阳光社区全体居民。
+# 第二章 犬只登记
+养犬家庭应在物业登记犬只品种和疫苗接种情况。
+# 第三章 文明遛狗
+出门遛狗必须牵绳，绳长不超过1.5米。
+随手清理犬只粪便。
+电梯内抱起小型犬，或让其他乘客先行。
+早晚高峰时段（7:00—9:00、17:00—19:00）不在儿童游乐区遛狗。
+# 第四章 附则
+违反本公约的，罚款200元。"""
+
+
+def _demo_dog_convention(community: Community, people: dict[str, User], owners: list[User], at):
+    """The 2025 dog-walking convention, through the conventions services with the clock set
+    back: drafted by an author and a co-author (three versions), one amendment taken into the
+    draft, two voted on (one adopted, one rejected), then the final vote; returns its
+    resolution. The adopted text is the one in force that the 2026 draft amends."""
+    from datetime import timedelta
+
+    from .conventions import services as conventions
+    from .records import services as records
+    from .timeutil import travel_to
+    from .voting import services as voting
+
+    staff, chair = people["13800000002"], people["13800000003"]
+    author, coauthor = people["13800000012"], people["13800000010"]
+    cats = {c.key: c for c in agenda.categories(community)}
+    with travel_to(at(2025, 4, 20, 19)):
+        item = agenda.save_draft(actor=author, community=community, title="《阳光社区文明遛狗公约》（2025 年版）",
+                                 body="把大家在楼道群里讨论的遛狗规矩写成公约，请逐条提意见。",
+                                 category_id=cats["conventions"].id)
+        agenda.submit_item(actor=author, community=community, item_id=item.id)
+        draft = conventions.start_convention(actor=author, community=community, item_id=item.id,
+                                             title="阳光社区文明遛狗公约", text=DOG_CONVENTION_2025)
+        conventions.add_coauthor(actor=author, community=community, convention_id=draft.id,
+                                 name=coauthor.display_name)
+    with travel_to(at(2025, 4, 22, 20)):
+        conventions.save_version(actor=coauthor, community=community, convention_id=draft.id,
+                                 note="补充：清理粪便要装袋",
+                                 text=DOG_CONVENTION_2025.replace(
+                                     "随手清理犬只粪便。", "随手清理犬只粪便，装袋后投入其他垃圾桶。"))
+    clause = {c["text"][:4]: c["key"] for c in conventions.current_clauses(draft)}
+    with travel_to(at(2025, 4, 24, 19)):
+        discussion.post_comment(actor=people["13800000013"], community=community, item_id=item.id,
+                                body="2 米的绳还是太长，小孩会害怕。", stance="against", clause_key=clause["出门遛狗"])
+        discussion.post_comment(actor=people["13800000011"], community=community, item_id=item.id,
+                                body="晚上十点以后楼道里狗叫确实吵。", stance="for", clause_key=clause["晚上十点"])
+        elevator = conventions.propose_amendment(
+            actor=people["13800000013"], community=community, convention_id=draft.id, clause_key=clause["随手清理"],
+            kind="insert_after", text="电梯内抱起小型犬，或让其他乘客先行。", reason="电梯里最容易吓到老人和孩子。")
+        leash = conventions.propose_amendment(
+            actor=people["13800000011"], community=community, convention_id=draft.id, clause_key=clause["出门遛狗"],
+            kind="replace", text="出门遛狗必须牵绳，绳长不超过1.5米。", reason="与市里的养犬管理规定一致。")
+        night = conventions.propose_amendment(
+            actor=people["resident@example.com"], community=community, convention_id=draft.id,
+            clause_key=clause["晚上十点"], kind="delete", reason="Some of us work late; this rule is too strict.")
+        for key in ("13800000003", "13800000004", "13800000013"):
+            conventions.support_amendment(actor=people[key], community=community, amendment_id=leash.id)
+    with travel_to(at(2025, 4, 26, 9)):
+        conventions.accept_amendment(actor=author, community=community, amendment_id=elevator.id)
+    with travel_to(at(2025, 5, 6, 19)):
+        agenda.accept_item(actor=staff, community=community, item_id=item.id)
+        conventions.freeze(actor=chair, community=community, convention_id=draft.id)
+        conventions.open_votes(actor=chair, community=community, convention_id=draft.id, plan=conventions.VotePlan(
+            mode="clauses", preset="art278_ordinary", closes_at=at(2025, 5, 20, 20),
+            effective_on=at(2025, 6, 15, 12).date()))
+    votes = {v.amendment_id: m for v, m in conventions.votes_of(draft) if v.amendment_id}
+    with travel_to(at(2025, 5, 10, 19)):
+        for who, choice in zip(owners, ["yes", "yes", "yes", "yes", "no", "yes"], strict=True):
+            _demo_ballot(voting, community, staff, people, votes[leash.id], who, choice)
+        for who, choice in zip(owners, ["no", "no", "yes", "no", "yes", "no"], strict=True):
+            _demo_ballot(voting, community, staff, people, votes[night.id], who, choice)
+    with travel_to(at(2025, 5, 20, 19, 55)):
+        for measure in votes.values():
+            voting.close_measure(actor=chair, community=community, measure_id=measure.id)
+    with travel_to(at(2025, 5, 21, 9)):
+        final = conventions.open_final_vote(actor=chair, community=community, convention_id=draft.id,
+                                            closes_at=at(2025, 6, 8, 20))
+        for who in owners[:5]:
+            _demo_ballot(voting, community, staff, people, final, who, "yes")
+        _demo_ballot(voting, community, staff, people, final, owners[5], "abstain")
+    with travel_to(at(2025, 6, 8, 20) + timedelta(seconds=30)):  # nobody closed it: the app did
+        voting.close_due_measures()
+    return records.resolution_of(final)
+
+
+def _demo_ballot(voting, community, staff, people, measure, who, choice: str) -> None:
+    if who is people["grandma"]:  # no phone: staff enter her paper ballot
+        voting.enter_paper_ballot(actor=staff, community=community, measure_id=measure.id, voter_id=who.id,
+                                  content={"choice": choice})
+    else:
+        voting.cast_ballot(actor=who, community=community, measure_id=measure.id, content={"choice": choice})
 
 
 def _demo_past_meeting(community: Community, people: dict[str, User], at):
@@ -466,10 +609,5 @@ def _demo_votes(community: Community, people: dict[str, User]) -> None:
     voting.cast_ballot(actor=people["13800000010"], community=community, measure_id=seat.id,
                        content={"choice": "yes"}, for_voter_id=people["13800000012"].id)
 
-    # The dog convention: prepared, but blocked by the open legal objection.
-    dogs = item("制定《阳光社区文明养犬公约》")
-    voting.create_measure(actor=chair, community=community, item_id=dogs.id, draft=MeasureDraft(
-        kind="convention", question="是否通过《阳光社区文明养犬公约》？", closes_at=week,
-        text="# 阳光社区文明养犬公约\n\n1. 出门遛狗必须牵绳，绳长不超过 1.5 米。\n2. 及时清理犬只粪便。\n"
-             "3. 早晚高峰避开儿童游乐区。\n4. 违者由物业提醒并在公告栏公示。"))
+    # The dog convention is still being drafted (an amendment waits, a legal objection is open).
 

@@ -23,6 +23,10 @@ PAGES = [
     "/c/yangguang/meetings", "/c/yangguang/meetings/1", "/c/yangguang/meetings/1/minutes",
     "/c/yangguang/meetings/2", "/c/yangguang/meetings/2/projector", "/c/yangguang/meetings/2/console",
     "/c/yangguang/meetings/2/attendance", "/c/yangguang/meetings/2/edit", "/c/yangguang/meetings/new",
+    "/c/yangguang/conventions", "/c/yangguang/conventions/1", "/c/yangguang/conventions/1/print",
+    "/c/yangguang/conventions/1/versions", "/c/yangguang/conventions/1/compare?a=1&b=adopted",
+    "/c/yangguang/conventions/2", "/c/yangguang/conventions/2/edit", "/c/yangguang/conventions/2/compare?a=base&b=2",
+    "/c/yangguang/conventions/2/amendments/new", "/c/yangguang/conventions/2/votes",
     "/c/heping/", "/healthz", "/readyz",
 ]
 PEOPLE = [None, "13800000001", "13800000002", "13800000003", "13800000004", "13800000005", "13800000010",

@@ -19,7 +19,10 @@ PAGES = ["/", "/login", "/register", "/c/yangguang/", "/c/yangguang/items", "/c/
          "/c/yangguang/records/verify", "/c/yangguang/meetings", "/c/yangguang/meetings/{past}",
          "/c/yangguang/meetings/{past}/minutes", "/c/yangguang/meetings/{next}", "/c/yangguang/meetings/{next}/edit",
          "/c/yangguang/meetings/{next}/console", "/c/yangguang/meetings/{next}/attendance",
-         "/c/yangguang/meetings/{next}/projector", "/missing-page"]
+         "/c/yangguang/meetings/{next}/projector", "/c/yangguang/conventions", "/c/yangguang/conventions/{adopted}",
+         "/c/yangguang/conventions/{adopted}/print", "/c/yangguang/conventions/{draft}",
+         "/c/yangguang/conventions/{draft}/compare?a=base&b=2", "/c/yangguang/conventions/{draft}/amendments/new",
+         "/missing-page"]
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +30,7 @@ def demo(live_app):
     """Load the demo once; return the ids the page list needs."""
     from deliberation.agenda.models import AgendaItem
     from deliberation.communities.models import Community
+    from deliberation.conventions.models import Convention
     from deliberation.meetings.models import Meeting
     from deliberation.voting.models import Measure
 
@@ -49,6 +53,10 @@ def demo(live_app):
             "past": first(db.select(Meeting.id).where(Meeting.community_id == community.id, Meeting.status == "ended")),
             "next": first(db.select(Meeting.id).where(Meeting.community_id == community.id,
                                                       Meeting.status == "scheduled")),
+            "adopted": first(db.select(Convention.id).where(Convention.community_id == community.id,
+                                                            Convention.state == "adopted")),
+            "draft": first(db.select(Convention.id).where(Convention.community_id == community.id,
+                                                          Convention.state == "drafting")),
         }
         db.session.remove()
     assert all(ids.values()), ids
