@@ -710,3 +710,40 @@ def test_concurrent_edits_of_one_version_save_one_and_concurrent_supports_count_
 
         assert db.session.get(Convention, ids[3]).version_count == 2
         assert db.session.get(Amendment, ids[4]).support_count == 1
+
+
+def test_votes_prepared_for_a_meeting_open_one_by_one_from_the_chair_console(hall):
+    from deliberation.meetings import services as meetings
+
+    community, chair, legal, author, residents, item, convention = hall
+    _accept(community, item)
+    conventions.propose_amendment(actor=residents[0], community=community, convention_id=convention.id,
+                                  clause_key=_key(convention, 4), kind="replace", text="主人须及时清理粪便。",
+                                  reason="写清责任人")
+    start = utcnow() + timedelta(minutes=5)
+    meeting = meetings.schedule_meeting(actor=chair, community=community, draft=meetings.MeetingDraft(
+        title="居民议事会", mode="hybrid", place="活动中心", starts_at=start, ends_at=start + timedelta(hours=2),
+        speaking_minutes=3))
+    meetings.add_to_agenda(actor=chair, community=community, meeting_id=meeting.id, item_id=item.id, minutes=30)
+    meetings.publish_meeting(actor=chair, community=community, meeting_id=meeting.id)
+    conventions.freeze(actor=chair, community=community, convention_id=convention.id)
+    measures = conventions.open_votes(actor=chair, community=community, convention_id=convention.id,
+                                      plan=_plan(mode="clauses", open_now=False))
+    assert all(m.status == MeasureStatus.DRAFT for m in measures)
+    amendment_vote, final = measures
+    meetings.start_meeting(actor=chair, community=community, meeting_id=meeting.id)
+    meetings.take_item(actor=chair, community=community, meeting_id=meeting.id)
+    for r in residents[:3]:
+        meetings.check_in_with_code(actor=r, community=community, meeting_id=meeting.id, token=meeting.checkin_token)
+    with pytest.raises(InvalidTransition):  # the final vote waits for the amendment vote
+        meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=final.id)
+    meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=amendment_vote.id)
+    assert voting.turnout(amendment_vote).eligible == 3  # those present
+    _vote(community, amendment_vote, residents[:3], ["yes", "yes", "no"])
+    meetings.close_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=amendment_vote.id)
+    meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=final.id)
+    assert "第四条　主人须及时清理粪便。" in final.frozen_text
+    _vote(community, final, residents[:3], ["yes", "yes", "yes"])
+    meetings.close_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=final.id)
+    assert convention.state == ConventionState.ADOPTED
+    assert records.content_of(records.resolution_of(final))["body"]["minutes"].endswith("/minutes")
