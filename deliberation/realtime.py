@@ -135,7 +135,10 @@ def register_socket_handlers() -> None:
             current_app.logger.info("socket %s refused room %s", request.sid, message.get("room"))
             return {"ok": False, "error": "forbidden"}
         room = f"{kind}:{ident}|{locale}"
-        join_room(room)
+        try:
+            join_room(room)
+        except (KeyError, ValueError):  # the page went away before its join was handled: no one to join
+            return {"ok": False, "error": "gone"}
         try:
             since = int(message.get("last_id") or 0)
         except (TypeError, ValueError):

@@ -148,3 +148,21 @@ def test_a_join_with_an_absurd_last_id_is_answered_not_crashed(app):
     for last_id in (10**12, -5, "not a number", 2**63):
         reply = _join(socket, f"item:{item.id}", last_id=last_id)
         assert reply["ok"] and reply["replayed"] >= 0, (last_id, reply)
+
+
+def test_a_join_that_arrives_after_its_page_went_away_is_dropped_quietly(app, monkeypatch):
+    """A browser that navigates away right after sending "join" may be forgotten by the server
+    while the join is being handled: it is answered "gone", not a crash in the handler thread."""
+    from flask import request
+
+    community = make_community()
+    item = make_item(community)
+    socket = socketio.test_client(app)
+    real_join = realtime.join_room
+
+    def join_after_the_page_left(room):
+        socketio.server.manager.disconnect(request.sid, "/")  # the page left just now
+        real_join(room)
+
+    monkeypatch.setattr(realtime, "join_room", join_after_the_page_left)
+    assert _join(socket, f"item:{item.id}") == {"ok": False, "error": "gone"}
