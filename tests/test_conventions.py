@@ -747,3 +747,27 @@ def test_votes_prepared_for_a_meeting_open_one_by_one_from_the_chair_console(hal
     meetings.close_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=final.id)
     assert convention.state == ConventionState.ADOPTED
     assert records.content_of(records.resolution_of(final))["body"]["minutes"].endswith("/minutes")
+
+
+def test_votes_that_cannot_open_create_nothing_and_prepared_votes_can_be_taken_back(hall):
+    community, chair, legal, author, residents, item, convention = hall
+    _accept(community, item)
+    amendment = conventions.propose_amendment(actor=residents[0], community=community, convention_id=convention.id,
+                                              clause_key=_key(convention, 2), kind="delete", reason="多余")
+    conventions.freeze(actor=chair, community=community, convention_id=convention.id)
+    with pytest.raises(ValidationError):  # art. 278 needs owners; this community has no units yet
+        conventions.open_votes(actor=chair, community=community, convention_id=convention.id,
+                               plan=conventions.VotePlan(mode="clauses", closes_at=utcnow() + timedelta(days=1)))
+    assert conventions.votes_of(convention) == [] and convention.state == ConventionState.FROZEN
+    conventions.open_votes(actor=chair, community=community, convention_id=convention.id,
+                           plan=_plan(mode="clauses", open_now=False))
+    assert amendment.status == AmendmentStatus.VOTING and len(conventions.votes_of(convention)) == 2
+    conventions.unfreeze(actor=chair, community=community, convention_id=convention.id)
+    assert convention.state == ConventionState.DRAFTING and conventions.votes_of(convention) == []
+    assert amendment.status == AmendmentStatus.PROPOSED
+    conventions.freeze(actor=chair, community=community, convention_id=convention.id)
+    [first, _final] = conventions.open_votes(actor=chair, community=community, convention_id=convention.id,
+                                             plan=_plan(mode="clauses"))
+    assert first.status == MeasureStatus.OPEN
+    with pytest.raises(InvalidTransition):  # a vote is open: the text stays frozen
+        conventions.unfreeze(actor=chair, community=community, convention_id=convention.id)

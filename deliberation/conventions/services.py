@@ -37,7 +37,8 @@ from ..review.services import require_no_open_objection
 from ..timeutil import local_today, utc_to_local, utcnow
 from ..urls import link
 from ..voting import services as voting
-from ..voting.models import Measure, MeasureStatus
+from ..voting.models import Electorate, Measure, MeasureStatus
+from ..voting.rules import PRESETS
 from . import document
 from .models import (
     Amendment,
@@ -553,13 +554,28 @@ def freeze(*, actor: User, community: Community, convention_id: int) -> Conventi
 
 
 def unfreeze(*, actor: User, community: Community, convention_id: int) -> Convention:
+    """Back to drafting, while no vote on the text has been opened: votes prepared but not
+    opened (e.g. for a meeting) are removed, and amendments waiting for them wait again."""
     require(actor, community, "votes.run")
     convention = _locked(community, convention_id)
-    if convention.state != ConventionState.FROZEN:
-        raise InvalidTransition(_l("Only a frozen text whose votes have not been prepared can go back to drafting."))
+    votes = votes_of(convention)
+    if convention.state not in (ConventionState.FROZEN, ConventionState.VOTING) or any(
+            m.status != MeasureStatus.DRAFT for _v, m in votes):
+        raise InvalidTransition(_l("Only a frozen text whose votes have not been opened can go back to drafting."))
+    for vote, _measure in votes:
+        db.session.delete(vote)
+    db.session.flush()  # the links go before the measures they point to
+    for _vote, measure in votes:
+        db.session.delete(measure)
+    for amendment in amendments_of(convention):
+        if amendment.status == AmendmentStatus.VOTING:
+            amendment.status = AmendmentStatus.PROPOSED
     convention.state = ConventionState.DRAFTING
     convention.frozen_version = None
-    record(actor=actor, action="convention.unfrozen", community=community, item_id=convention.item_id)
+    convention.voted_clauses = None
+    convention.effective_on = None
+    record(actor=actor, action="convention.unfrozen", community=community, item_id=convention.item_id,
+           removed_votes=len(votes))
     db.session.commit()
     return convention
 
@@ -625,8 +641,14 @@ def open_votes(*, actor: User, community: Community, convention_id: int, plan: V
     if plan.closes_at is not None and plan.effective_on is not None \
             and plan.effective_on < utc_to_local(plan.closes_at).date():
         raise ValidationError(_l("The convention cannot take effect before the vote closes."), field="effective_on")
-    if plan.open_now:
-        require_no_open_objection(item.id)  # refuse before anything is created
+    if plan.open_now:  # refuse before anything is created
+        require_no_open_objection(item.id)
+        preset = PRESETS.get(plan.preset)
+        electorate, weighting = (preset.electorate, preset.weighting) if preset else (plan.electorate, plan.weighting)
+        if electorate in {e.value for e in Electorate} and not voting.eligible_voters(
+                community, electorate, weighting):
+            raise ValidationError(_l("No one is eligible to vote under these rules yet (for owners' votes, register "
+                                     "the units and their owners first)."), field="preset")
     text = document.plain_text(convention.title, clauses)
     made: list[tuple[Measure, ConventionVote]] = []
 

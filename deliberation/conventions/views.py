@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from ..agenda.services import get_item
 from ..communities.permissions import can, require, roles_of
 from ..communities.services import get_community
+from ..errors import PermissionDenied
 from ..extensions import db
 from ..forms import NOT_SUBMITTED, flash_refusals, status_for, submit_form
 from ..records.services import resolution_of
@@ -86,6 +87,8 @@ def _page(convention, **extra) -> dict:
         "is_author": services.is_author(viewer, convention),
         "may_edit": services.may_edit(viewer, convention), "may_amend": services.may_amend(viewer, convention),
         "may_run": can(viewer, community, "votes.run"),
+        "may_unfreeze": can(viewer, community, "votes.run") and convention.state in (
+            ConventionState.FROZEN, ConventionState.VOTING) and all(m.status == MeasureStatus.DRAFT for _v, m in votes),
         "may_revise": convention.state == ConventionState.ADOPTED and can(viewer, community, "items.propose"),
         "votes": votes, "final_ready": final_ready, "final_close": _input_value(
             final_ready.closes_at if final_ready and final_ready.closes_at and final_ready.closes_at > utcnow()
@@ -112,7 +115,9 @@ def start(slug: str, item_id: int):
     item = get_item(community=community, item_id=item_id, viewer=current_user)
     existing = services.convention_of_item(item.id)
     if existing is not None:
-        return redirect(url_for("conventions.show", slug=slug, convention_id=existing.id), 303)
+        return redirect(url_for("conventions.show", slug=slug, convention_id=existing.id))
+    if item.author_id != current_user.id:
+        raise PermissionDenied(_("Only the item's author can start its convention text."))
     form = StartForm(title=item.title) if request.method == "GET" else StartForm()
     made = submit_form(form, lambda: services.start_convention(
         actor=current_user, community=community, item_id=item.id, title=form.title.data, text=form.text.data))
