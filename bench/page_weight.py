@@ -28,7 +28,9 @@ CHROMIUM = "/usr/bin/chromium"
 TARGETS = {"kb": 100, "fcp_ms": 1000}
 PAGES = ["/login", "/", "/c/yangguang/", "/c/yangguang/items", "/c/yangguang/items/1", "/c/yangguang/measures/7",
          "/c/yangguang/measures/8/results", "/c/yangguang/records", "/c/yangguang/records/1",
-         "/c/yangguang/meetings/1", "/c/yangguang/meetings/1/minutes", "/c/yangguang/meetings/2/projector"]
+         "/c/yangguang/meetings/1", "/c/yangguang/meetings/1/minutes", "/c/yangguang/meetings/2/projector",
+         "/c/yangguang/conventions/1", "/c/yangguang/conventions/2", "/c/yangguang/conventions/2/compare?a=base&b=2",
+         "/c/yangguang/conventions/1/print"]
 TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
 RESIDENT = "13800000010"
 

@@ -127,3 +127,30 @@ def make_measure(community: Community, item=None, *, chair: User | None = None, 
     if open_now:
         voting.open_measure(actor=chair, community=community, measure_id=measure.id)
     return measure
+
+
+def race(app, workers) -> list[str]:
+    """Run each worker in its own thread and app context, all released at once; returns
+    "ok" or "refused" (a rule said no: InvalidTransition or Conflict) per worker."""
+    import threading
+
+    from deliberation.errors import Conflict, InvalidTransition
+
+    barrier = threading.Barrier(len(workers))
+    outcomes: list[str] = []
+
+    def run(work):
+        with app.app_context():
+            try:
+                barrier.wait()
+                work()
+                outcomes.append("ok")
+            except (InvalidTransition, Conflict):
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    return outcomes

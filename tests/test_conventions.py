@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from datetime import timedelta
 
 import pytest
@@ -33,7 +32,7 @@ from deliberation.review import services as review
 from deliberation.timeutil import utcnow
 from deliberation.voting import services as voting
 from deliberation.voting.models import MeasureStatus
-from tests.factories import admin_of, make_community, make_item, make_member
+from tests.factories import admin_of, make_community, make_item, make_member, race
 
 DRAFT = """# 第一章 总则
 第一条 为了文明养犬，制定本公约。
@@ -646,29 +645,6 @@ def test_a_member_starts_amending_the_adopted_convention_from_its_page(hall, cli
     assert f"/conventions/{revision.id}" in page  # the text in force points to the amendment under way
 
 
-def _race(app, workers):
-    barrier = threading.Barrier(len(workers))
-    outcomes = []
-
-    def run(work):
-        with app.app_context():
-            from deliberation.extensions import db
-
-            try:
-                barrier.wait()
-                work()
-                outcomes.append("ok")
-            except (InvalidTransition, Conflict):
-                outcomes.append("refused")
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    return outcomes
-
-
 def test_concurrent_edits_of_one_version_save_one_and_concurrent_supports_count_once(make_app):
     app = make_app()
     with app.app_context():
@@ -703,7 +679,7 @@ def test_concurrent_edits_of_one_version_save_one_and_concurrent_supports_count_
         community, _author, member = load()
         conventions.support_amendment(actor=member, community=community, amendment_id=ids[4])
 
-    outcomes = _race(app, [edit(n) for n in range(4)] + [support] * 4)
+    outcomes = race(app, [edit(n) for n in range(4)] + [support] * 4)
     assert outcomes.count("ok") == 2 and outcomes.count("refused") == 6, outcomes
     with app.app_context():
         from deliberation.extensions import db

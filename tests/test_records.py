@@ -28,7 +28,7 @@ from deliberation.review import services as review
 from deliberation.timeutil import travel_to, utcnow
 from deliberation.voting import services as voting
 from deliberation.voting.models import Measure
-from tests.factories import make_community, make_item, make_measure, make_member
+from tests.factories import make_community, make_item, make_measure, make_member, race
 
 YES = {"choice": "yes"}
 NO = {"choice": "no"}
@@ -197,29 +197,6 @@ def test_the_server_sweeps_due_votes_in_the_background(make_app):
         stop_sweeper(app)
 
 
-def _race(app, workers):
-    barrier = threading.Barrier(len(workers))
-    outcomes = []
-
-    def run(work):
-        with app.app_context():
-            from deliberation.extensions import db
-
-            try:
-                barrier.wait()
-                work()
-                outcomes.append("ok")
-            except (InvalidTransition, Conflict):
-                outcomes.append("refused")
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    return outcomes
-
-
 def test_concurrent_closes_of_one_measure_write_one_resolution(make_app):
     app = make_app()
     with app.app_context():
@@ -246,7 +223,7 @@ def test_concurrent_closes_of_one_measure_write_one_resolution(make_app):
         if voting.close_due_measures() != 1:
             raise Conflict()
 
-    outcomes = _race(app, [by_chair] * 5 + [by_the_app] * 5)
+    outcomes = race(app, [by_chair] * 5 + [by_the_app] * 5)
     assert outcomes.count("ok") == 1 and outcomes.count("refused") == 9, outcomes
     with app.app_context():
         from deliberation.extensions import db
@@ -275,7 +252,7 @@ def test_concurrent_closes_of_different_measures_keep_one_unbroken_chain(make_ap
                                  measure_id=measure_id)
         return work
 
-    outcomes = _race(app, [closer(m) for m in measures])
+    outcomes = race(app, [closer(m) for m in measures])
     assert outcomes == ["ok"] * 6
     with app.app_context():
         from deliberation.communities.models import Community
