@@ -747,3 +747,18 @@ def test_votes_that_cannot_open_create_nothing_and_prepared_votes_can_be_taken_b
     assert first.status == MeasureStatus.OPEN
     with pytest.raises(InvalidTransition):  # a vote is open: the text stays frozen
         conventions.unfreeze(actor=chair, community=community, convention_id=convention.id)
+
+
+def test_a_reply_stays_on_a_clause_the_text_has_since_dropped_and_withdrawn_drafts_leave_the_list(hall):
+    community, chair, legal, author, residents, item, convention = hall
+    key = _key(convention, 5)
+    parent = discussion.post_comment(actor=residents[0], community=community, item_id=item.id, body="这条做不到",
+                                     clause_key=key)
+    conventions.save_version(actor=author, community=community, convention_id=convention.id,
+                             text=DRAFT.replace("晚上十点后不在楼道遛狗。\n", ""))
+    reply = discussion.post_comment(actor=residents[1], community=community, item_id=item.id, body="同意删掉",
+                                    parent_id=parent.id)
+    assert reply.clause_key == key
+    assert conventions.conventions_in_progress(community, None) == [convention]
+    agenda.withdraw_item(actor=author, community=community, item_id=item.id, reason="先不弄了")
+    assert conventions.conventions_in_progress(community, None) == []

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
 from ..agenda import services as agenda
-from ..agenda.models import ItemStatus
+from ..agenda.models import AgendaItem, ItemStatus
 from ..audit.services import record
 from ..communities.models import Community, Membership, MembershipStatus
 from ..communities.permissions import can, require
@@ -60,6 +60,8 @@ REASON_MAX = 2000
 EDITABLE = frozenset({ItemStatus.DRAFT, ItemStatus.SUBMITTED, ItemStatus.ACCEPTED, ItemStatus.IN_REVIEW,
                       ItemStatus.SCHEDULED})
 OPEN_TO_AMEND = frozenset(EDITABLE - {ItemStatus.DRAFT})
+# Items that will never be voted on: their drafts are not "in progress".
+ENDED = (ItemStatus.WITHDRAWN, ItemStatus.REJECTED, ItemStatus.MERGED)
 LIVE_STATES = (ConventionState.DRAFTING, ConventionState.FROZEN, ConventionState.VOTING)
 
 DOCUMENT_ERRORS = {
@@ -269,8 +271,9 @@ def adopted_conventions(community: Community) -> list[Convention]:
 
 
 def conventions_in_progress(community: Community, viewer: User | None) -> list[Convention]:
-    rows = db.session.scalars(select(Convention).where(
-        Convention.community_id == community.id, Convention.state.in_(LIVE_STATES)).order_by(Convention.id.desc()))
+    rows = db.session.scalars(select(Convention).join(AgendaItem, AgendaItem.id == Convention.item_id).where(
+        Convention.community_id == community.id, Convention.state.in_(LIVE_STATES),
+        AgendaItem.status.not_in(ENDED)).order_by(Convention.id.desc()))
     return [c for c in rows if agenda.can_read(viewer, c.item)]
 
 

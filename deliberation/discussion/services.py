@@ -196,11 +196,11 @@ def post_comment(
         parent = db.session.scalar(select(Comment).where(Comment.id == parent_id, Comment.item_id == item.id))
         if parent is None:
             raise NotFound(_l("The comment you are replying to is not in this discussion."))
-    if parent is not None and not clause_key:
-        clause_key = parent.clause_key  # a reply stays on its clause
+    # A reply stays on its parent's clause (even one the text has since dropped).
+    clause_key = _clause(item.id, clause_key) if clause_key else (parent.clause_key if parent else None)
     comment = Comment(
         item_id=item.id, author_id=actor.id, body=body, stance=stance, client_token=token,
-        clause_key=_clause(item.id, clause_key),
+        clause_key=clause_key,
         body_html=str(render_comment_body(community, body)),
         parent_id=parent.id if parent else None,
         depth=(parent.depth + 1) if parent else 0,
