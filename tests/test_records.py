@@ -167,6 +167,7 @@ def test_the_server_sweeps_due_votes_in_the_background(make_app):
     """With CLOSE_DUE_EVERY set, the first request starts a loop that closes due votes."""
     import time
 
+    from deliberation.voting import sweeper
     from deliberation.voting.sweeper import stop_sweeper
 
     app = make_app(CLOSE_DUE_EVERY=0.05)
@@ -182,6 +183,7 @@ def test_the_server_sweeps_due_votes_in_the_background(make_app):
         db.session.remove()
     try:
         app.test_client().get("/healthz")
+        loop = sweeper._tasks[id(app)]
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with app.app_context():
@@ -195,6 +197,8 @@ def test_the_server_sweeps_due_votes_in_the_background(make_app):
         assert found, "the background sweep did not close the due vote"
     finally:
         stop_sweeper(app)
+    # Stopped means ended: no sweep still holds the database when the next test empties it.
+    assert not loop.is_alive()
 
 
 def test_concurrent_closes_of_one_measure_write_one_resolution(make_app):

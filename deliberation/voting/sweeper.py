@@ -15,6 +15,7 @@ from ..extensions import db, socketio
 log = logging.getLogger(__name__)
 _started = threading.Lock()
 _running: set[int] = set()
+_tasks: dict[int, object] = {}
 
 
 def init_sweeper(app: Flask) -> None:
@@ -29,13 +30,18 @@ def init_sweeper(app: Flask) -> None:
             if id(app) in _running:
                 return
             _running.add(id(app))
-        socketio.start_background_task(_loop, app, every)
+        _tasks[id(app)] = socketio.start_background_task(_loop, app, every)
 
 
-def stop_sweeper(app: Flask) -> None:
-    """End the app's loop after its current sleep (tests)."""
+def stop_sweeper(app: Flask, timeout: float = 10) -> None:
+    """End the app's loop and wait for it, so no sweep is still using the database after this
+    returns (tests tear the database down next)."""
     with _started:
         _running.discard(id(app))
+        task = _tasks.pop(id(app), None)
+    join = getattr(task, "join", None)
+    if join is not None:
+        join(timeout)
 
 
 def sweep_once(app: Flask) -> int:
