@@ -22,7 +22,7 @@ from deliberation.review import services as review
 from deliberation.timeutil import utcnow
 from deliberation.voting import services as voting
 from deliberation.voting.models import Ballot, Eligibility, Measure, MeasureStatus, Participation, Proxy
-from tests.factories import admin_of, make_community, make_item, make_measure, make_member, make_unit
+from tests.factories import admin_of, make_community, make_item, make_measure, make_member, make_unit, race
 
 YES = {"choice": "yes"}
 NO = {"choice": "no"}
@@ -452,29 +452,17 @@ def test_concurrent_proxy_grants_never_exceed_the_limit(make_app):
         measure = make_measure(community, chair=chair)
         ids = (community.id, measure.id, delegate.id)
         db.session.remove()
-    barrier = threading.Barrier(len(grantors))
-    outcomes = []
-
     def grant(user_id):
-        with app.app_context():
+        def work():
             from deliberation.accounts.models import User
             from deliberation.communities.models import Community
             from deliberation.extensions import db
 
             user, community = db.session.get(User, user_id), db.session.get(Community, ids[0])
-            db.session.commit()
-            barrier.wait()
-            try:
-                voting.grant_proxy(actor=user, community=community, measure_id=ids[1], delegate_id=ids[2])
-                outcomes.append("ok")
-            except InvalidTransition:
-                outcomes.append("refused")
-            finally:
-                db.session.remove()
+            voting.grant_proxy(actor=user, community=community, measure_id=ids[1], delegate_id=ids[2])
+        return work
 
-    threads = [threading.Thread(target=grant, args=(g,)) for g in grantors]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    outcomes = race(app, [grant(g) for g in grantors])
     assert outcomes.count("ok") == 1 and outcomes.count("refused") == 7
     with app.app_context():
         from deliberation.extensions import db

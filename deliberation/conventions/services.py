@@ -136,6 +136,13 @@ def may_amend(user: User | None, convention: Convention) -> bool:
             and can(user, convention.item.community, "comments.post"))
 
 
+def may_unfreeze(user: User | None, convention: Convention) -> bool:
+    """Back to drafting: a chair, while the text is frozen and none of its votes has opened."""
+    return (convention.state in (ConventionState.FROZEN, ConventionState.VOTING)
+            and can(user, convention.item.community, "votes.run")
+            and all(m.status == MeasureStatus.DRAFT for _v, m in votes_of(convention)))
+
+
 def amendments_of(convention: Convention) -> list[Amendment]:
     return list(db.session.scalars(select(Amendment).where(Amendment.convention_id == convention.id)
                                    .order_by(Amendment.number)))
@@ -562,8 +569,7 @@ def unfreeze(*, actor: User, community: Community, convention_id: int) -> Conven
     require(actor, community, "votes.run")
     convention = _locked(community, convention_id)
     votes = votes_of(convention)
-    if convention.state not in (ConventionState.FROZEN, ConventionState.VOTING) or any(
-            m.status != MeasureStatus.DRAFT for _v, m in votes):
+    if not may_unfreeze(actor, convention):
         raise InvalidTransition(_l("Only a frozen text whose votes have not been opened can go back to drafting."))
     for vote, _measure in votes:
         db.session.delete(vote)

@@ -87,8 +87,7 @@ def _page(convention, **extra) -> dict:
         "is_author": services.is_author(viewer, convention),
         "may_edit": services.may_edit(viewer, convention), "may_amend": services.may_amend(viewer, convention),
         "may_run": can(viewer, community, "votes.run"),
-        "may_unfreeze": can(viewer, community, "votes.run") and convention.state in (
-            ConventionState.FROZEN, ConventionState.VOTING) and all(m.status == MeasureStatus.DRAFT for _v, m in votes),
+        "may_unfreeze": services.may_unfreeze(viewer, convention),
         "may_revise": convention.state == ConventionState.ADOPTED and can(viewer, community, "items.propose"),
         "votes": votes, "final_ready": final_ready, "final_close": _input_value(
             final_ready.closes_at if final_ready and final_ready.closes_at and final_ready.closes_at > utcnow()
