@@ -243,3 +243,21 @@ def test_reviews_appear_live_on_the_item_page(setup, app):
                          body="很好")
     changed = [e["args"][0] for e in watcher.get_received() if e["name"] == "review.changed"]
     assert changed and changed[-1]["target"] == f"#reviews-{item.id}" and "很好" in changed[-1]["html"]
+
+
+def test_due_dates_are_local_days_around_midnight(setup):
+    """Shanghai is UTC+8: at 01:30 local on 1 December it is still 30 November in UTC. A review
+    due on 30 November is overdue then, and asking for one due on 30 November is refused."""
+    import time_machine
+
+    community, item, p = setup
+    with time_machine.travel("2026-11-30 15:59:00+00:00", tick=False):  # 23:59 local, 30 Nov
+        asked = _ask(community, item, p["chair"], p["expert"], due=utcnow().date())
+        assert not asked.is_overdue()
+        assert review.my_queue(actor=p["expert"], community=community)["due"] == [asked]
+    with time_machine.travel("2026-11-30 17:30:00+00:00", tick=False):  # 01:30 local, 1 Dec
+        assert utcnow().date().isoformat() == "2026-11-30"
+        assert asked.is_overdue()
+        assert review.my_queue(actor=p["expert"], community=community)["overdue"] == [asked]
+        with pytest.raises(ValidationError):
+            _ask(community, item, p["chair"], p["legal"], due=utcnow().date())

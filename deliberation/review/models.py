@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import User
 from ..agenda.models import AgendaItem
 from ..extensions import db
-from ..timeutil import utcnow
+from ..timeutil import local_today, utcnow
 
 
 class RequestStatus(StrEnum):
@@ -59,6 +59,15 @@ class ReviewRequest(db.Model):
     reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     review: Mapped[Review | None] = relationship(back_populates="request", uselist=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (RequestStatus.PENDING, RequestStatus.ACCEPTED)
+
+    def is_overdue(self, today: date | None = None) -> bool:
+        """Due dates are days in the community's time zone, so compare with the local date
+        (a UTC date is still yesterday until 08:00 in Shanghai)."""
+        return self.is_open and self.due_on < (today or local_today())
 
 
 class Review(db.Model):

@@ -26,7 +26,7 @@ from ..discussion.models import Comment
 from ..errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..notifications import services as notifications
-from ..timeutil import utcnow
+from ..timeutil import local_today, utcnow
 from ..urls import link
 from .models import (
     OPEN_OBJECTION_STATES,
@@ -117,9 +117,16 @@ def reviewers(community: Community) -> list[tuple[User, str]]:
     return [(user, role) for user, role in rows if Role(role) in roles_of(user, community)]
 
 
-def is_overdue(request: ReviewRequest, today: date | None = None) -> bool:
-    today = today or utcnow().date()
-    return request.status in (RequestStatus.PENDING, RequestStatus.ACCEPTED) and request.due_on < today
+def my_queue(*, actor: User, community: Community, today: date | None = None) -> dict[str, list[ReviewRequest]]:
+    """A reviewer's queue split the way their page shows it: overdue, due, done (local days)."""
+    today = today or local_today()
+    requests = my_requests(actor=actor, community=community)
+    open_requests = [r for r in requests if r.is_open]
+    return {
+        "overdue": [r for r in open_requests if r.is_overdue(today)],
+        "due": [r for r in open_requests if not r.is_overdue(today)],
+        "done": [r for r in requests if not r.is_open],
+    }
 
 
 def request_in(community: Community, request_id: int) -> ReviewRequest:
@@ -183,7 +190,7 @@ def request_review(
         raise ValidationError(_l("The question must be at most %(n)d characters.", n=QUESTION_MAX), field="question")
     if due_on is None:
         raise ValidationError(_l("Please choose a due date."), field="due_on")
-    if due_on < utcnow().date():
+    if due_on < local_today():
         raise ValidationError(_l("The due date cannot be in the past."), field="due_on")
     if not reviewer_ids:
         raise ValidationError(_l("Please choose at least one reviewer."), field="reviewer_ids")

@@ -30,7 +30,6 @@ def review_helpers():
         "verdict_labels": services.VERDICT_LABELS,
         "request_labels": services.REQUEST_LABELS,
         "objection_labels": services.OBJECTION_LABELS,
-        "review_is_overdue": services.is_overdue,
         "reviews_of": services.reviews_of,
         "review_requests_of": services.requests_of,
         "open_objections": services.open_objections,
@@ -65,15 +64,8 @@ def request_review(slug: str, item_id: int):
 @login_required
 def mine(slug: str):
     community = get_community(slug)
-    requests = services.my_requests(actor=current_user, community=community)
-    today = utcnow().date()
-    open_requests = [r for r in requests if r.status in ("pending", "accepted")]
-    return render(
-        "review/mine.html", community=community, today=today,
-        overdue=[r for r in open_requests if r.due_on < today],
-        due=[r for r in open_requests if r.due_on >= today],
-        done=[r for r in requests if r.status in ("done", "declined")],
-    )
+    queue = services.my_queue(actor=current_user, community=community)
+    return render("review/mine.html", community=community, **queue)
 
 
 @bp.route("/reviews/overview")
