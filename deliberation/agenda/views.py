@@ -15,7 +15,7 @@ from ..discussion import services as discussion
 from ..discussion.forms import CommentForm
 from ..errors import DomainError
 from ..forms import NOT_SUBMITTED, status_for, submit_form
-from ..rendering import render
+from ..rendering import render, wants_fragment
 from . import services
 from .forms import ItemForm, MergeForm, ReasonForm, SettingsForm
 from .models import AgendaItem, ItemStatus
@@ -149,7 +149,7 @@ def _item_action(slug: str, item_id: int, action, success: str):
             raise
     else:
         flash(success, "success")
-    if request.headers.get("HX-Request"):
+    if wants_fragment():
         item = services.get_item(community=community, item_id=item_id, viewer=_viewer())
         return render("agenda/show.html", "item_actions", **item_page_context(community, item))
     return redirect(url_for("agenda.show", slug=slug, item_id=item_id), 303)

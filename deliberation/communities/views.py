@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..errors import DomainError
 from ..forms import NOT_SUBMITTED, show_error, status_for, submit_form
-from ..rendering import render
+from ..rendering import render, wants_fragment
 from . import services
 from .forms import ActionForm, JoinForm, LinkOwnerForm, ManagedAccountForm, RejectForm, RoleForm, UnitImportForm
 from .models import GRANTABLE_ROLES, MembershipStatus
@@ -103,7 +103,7 @@ def _membership_row(community, membership, reject_form=None, status_code=200):
 def verify(slug: str, membership_id: int):
     community = services.get_community(slug)
     membership = services.verify_membership(actor=current_user, community=community, membership_id=membership_id)
-    if request.headers.get("HX-Request"):
+    if wants_fragment():
         return _membership_row(community, membership)
     flash(_("%(name)s is now a verified member.", name=membership.user.display_name), "success")
     return redirect(url_for("communities.members", slug=slug), 303)
@@ -124,12 +124,12 @@ def reject(slug: str, membership_id: int):
         except DomainError as err:
             show_error(form, err)
         else:
-            if request.headers.get("HX-Request"):
+            if wants_fragment():
                 return _membership_row(community, membership)
             flash(_("The request of %(name)s was not accepted.", name=membership.user.display_name), "info")
             return redirect(url_for("communities.members", slug=slug), 303)
     status_code = 400 if form.errors else 200
-    if request.method == "POST" and request.headers.get("HX-Request"):
+    if request.method == "POST" and wants_fragment():
         return _membership_row(community, membership, reject_form=form, status_code=status_code)
     return render("communities/reject.html", community=community, m=membership, form=form, status_code=status_code)
 

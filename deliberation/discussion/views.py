@@ -14,7 +14,7 @@ from ..communities.services import get_community
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import NOT_SUBMITTED, show_error, status_for, submit_form
-from ..rendering import render
+from ..rendering import render, wants_fragment
 from . import services
 from .forms import STANCES, CommentForm, EditCommentForm, FlagForm, HideForm
 
@@ -54,7 +54,7 @@ def post(slug: str, item_id: int):
                 raise
             show_error(form, err)
         else:
-            if request.headers.get("HX-Request"):
+            if wants_fragment():
                 # The comment itself arrives through the live event. A reply form goes away;
                 # the main form comes back empty, ready for the next comment.
                 if parent_id:
@@ -64,7 +64,7 @@ def post(slug: str, item_id: int):
                               comment_form=CommentForm(formdata=None), parent=None)
             return redirect(_item_url(slug, item_id, comment.id), 303)
     item = get_item(community=community, item_id=item_id, viewer=current_user)
-    if request.headers.get("HX-Request"):
+    if wants_fragment():
         return render("discussion/_form.html", community=community, item=item, comment_form=form, parent=None,
                       status_code=400)
     # Without JavaScript: the whole page again, with the typed text and the message.
