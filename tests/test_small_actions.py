@@ -224,3 +224,52 @@ def test_pages_speak_the_language_asked_for(hall, client, path, english, chinese
     zh = client.get(url, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert '<html lang="en"' in en and english in en
     assert '<html lang="zh' in zh and chinese in zh and english not in zh
+
+
+# ---------------------------------------------------------------- one request, one transaction
+
+
+def test_saving_and_submitting_a_draft_is_one_action(hall):
+    from deliberation.agenda import services as agenda
+    from deliberation.agenda.models import ItemStatus
+
+    community, chair, staff, residents = hall
+    category_id = make_item(community, residents[0], submit=False).category_id
+    item = agenda.save_draft(actor=residents[1], community=community, title="楼道灯", body="", category_id=category_id,
+                             submit=True)
+    assert item.status == ItemStatus.SUBMITTED
+    # A refused change saves nothing: the title stays as it was.
+    with pytest.raises(InvalidTransition):
+        agenda.save_draft(actor=residents[1], community=community, title="改了", body="", category_id=category_id,
+                          item_id=item.id, submit=True)
+    db.session.rollback()
+    assert db.session.get(type(item), item.id).title == "楼道灯"
+
+
+def test_settings_are_saved_together_or_not_at_all(hall):
+    from deliberation.communities.services import update_settings
+
+    community, chair, staff, residents = hall
+    before = (community.support_threshold, community.max_proxies)
+    with pytest.raises(ValidationError) as refused:
+        update_settings(actor=staff, community=community, support_threshold=7, max_proxies=21)
+    assert refused.value.field == "max_proxies"
+    db.session.rollback()
+    assert (community.support_threshold, community.max_proxies) == before
+    with pytest.raises(PermissionDenied):
+        update_settings(actor=chair, community=community, support_threshold=7, max_proxies=3)
+    update_settings(actor=staff, community=community, support_threshold=7, max_proxies=3)
+    assert (community.support_threshold, community.max_proxies) == (7, 3)
+    actions = set(db.session.scalars(db.select(AuditEntry.action).where(AuditEntry.community_id == community.id)))
+    assert {"community.threshold_set", "community.max_proxies"} <= actions
+
+
+def test_saving_and_publishing_minutes_is_one_action(hall):
+    community, chair, staff, residents = hall
+    meeting = _meeting(community, chair, items=1, start=True)
+    meetings.end_meeting(actor=chair, community=community, meeting_id=meeting.id)
+    meetings.save_minutes(actor=chair, community=community, meeting_id=meeting.id, text="会议纪要\n散会。",
+                          publish=True)
+    assert meeting.minutes_published_at is not None and meeting.minutes_text.startswith("会议纪要")
+    with pytest.raises(InvalidTransition):
+        meetings.save_minutes(actor=chair, community=community, meeting_id=meeting.id, text="改写", publish=True)

@@ -7,7 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from .services import BODY_MAX, REASON_MAX, THRESHOLD_MAX, TITLE_MAX
+from ..communities.services import MAX_PROXIES_LIMIT, THRESHOLD_MAX
+from .services import BODY_MAX, REASON_MAX, TITLE_MAX
 
 
 class ItemForm(FlaskForm):
@@ -40,5 +41,5 @@ class SettingsForm(FlaskForm):
                                          NumberRange(min=1, max=THRESHOLD_MAX)])
     max_proxies = IntegerField(_l("Proxies one member may hold (per vote or meeting)"),
                                validators=[InputRequired(_l("Please enter a whole number from 0 to 20.")),
-                                           NumberRange(min=0, max=20)],
+                                           NumberRange(min=0, max=MAX_PROXIES_LIMIT)],
                                description=_l("0: no proxies in this community."))

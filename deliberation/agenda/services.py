@@ -11,7 +11,6 @@ from sqlalchemy.orm import selectinload
 
 from .. import realtime
 from ..accounts.models import User
-from ..audit.services import record
 from ..communities.models import Community
 from ..communities.permissions import can, require
 from ..errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
@@ -22,7 +21,6 @@ from .models import DISCUSSABLE, PUBLIC_STATUSES, TRANSITIONS, AgendaItem, Categ
 TITLE_MAX = 120
 BODY_MAX = 20000
 REASON_MAX = 1000
-THRESHOLD_MAX = 10000
 
 DEFAULT_CATEGORIES = [
     ("parking", "停车"),
@@ -180,9 +178,11 @@ def _clean_item_fields(community: Community, title: str, body: str, category_id)
 
 
 def save_draft(
-    *, actor: User, community: Community, title: str, body: str, category_id, item_id: int | None = None
+    *, actor: User, community: Community, title: str, body: str, category_id, item_id: int | None = None,
+    submit: bool = False,
 ) -> AgendaItem:
-    """Create a draft, or update the actor's own draft."""
+    """Create a draft, or update the actor's own draft; with ``submit``, submit it in the same
+    transaction (the form's "Submit" button), so a refused submission saves nothing."""
     require(actor, community, "items.propose")
     title, body, category = _clean_item_fields(community, title, body, category_id)
     if item_id is None:
@@ -199,7 +199,11 @@ def save_draft(
             raise InvalidTransition(_l("A submitted item can no longer be edited."))
     item.title, item.body, item.category_id = title, body, category.id
     item.updated_at = utcnow()
+    if submit:
+        _move(item, ItemStatus.SUBMITTED, actor=actor)
     db.session.commit()
+    if submit:
+        _announce_status(item)
     return item
 
 
@@ -364,22 +368,6 @@ def advance_item(*, actor: User | None, community: Community, item_id: int, to: 
     db.session.commit()
     _announce_status(item)
     return item
-
-
-def set_support_threshold(*, actor: User, community: Community, threshold) -> Community:
-    require(actor, community, "community.settings")
-    try:
-        value = int(threshold)
-    except (TypeError, ValueError):
-        value = 0
-    if not 1 <= value <= THRESHOLD_MAX:
-        raise ValidationError(_l("Enter a whole number from 1 to %(n)d.", n=THRESHOLD_MAX), field="threshold")
-    community.support_threshold = value
-
-
-    record(actor=actor, action="community.threshold_set", community=community, threshold=value)
-    db.session.commit()
-    return community
 
 
 def may_support(user: User | None, community: Community, item: AgendaItem) -> bool:

@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from .. import realtime
 from ..communities.forms import ActionForm
 from ..communities.permissions import can, roles_of
-from ..communities.services import get_community, member_in
+from ..communities.services import get_community, member_in, update_settings
 from ..discussion import services as discussion
 from ..discussion.forms import CommentForm
 from ..errors import DomainError
@@ -70,10 +70,11 @@ def _category_choices(community):
 
 def _save_item(community, form: ItemForm, item_id: int | None):
     """Save the draft, and submit it too when the person pressed Submit."""
+    submit = request.form.get("submit_now") == "1"
     item = services.save_draft(actor=current_user, community=community, title=form.title.data,
-                               body=form.body.data, category_id=form.category_id.data, item_id=item_id)
-    if request.form.get("submit_now") == "1":
-        services.submit_item(actor=current_user, community=community, item_id=item.id)
+                               body=form.body.data, category_id=form.category_id.data, item_id=item_id,
+                               submit=submit)
+    if submit:
         flash(_("Your item was submitted. Neighbours can now support it."), "success")
     else:
         flash(_("Draft saved. Only you can see it until you submit it."), "success")
@@ -222,13 +223,9 @@ def settings(slug: str):
     if not can(current_user, community, "community.settings"):
         abort(403)
 
-    def save():
-        from ..voting.services import set_max_proxies
-
-        services.set_support_threshold(actor=current_user, community=community, threshold=form.threshold.data)
-        set_max_proxies(actor=current_user, community=community, value=form.max_proxies.data)
-
-    saved = submit_form(form, save)
+    saved = submit_form(form, lambda: update_settings(
+        actor=current_user, community=community, support_threshold=form.threshold.data,
+        max_proxies=form.max_proxies.data))
     if saved is not NOT_SUBMITTED:
         flash(_("Settings saved."), "success")
         return redirect(url_for("agenda.settings", slug=slug), 303)

@@ -492,3 +492,37 @@ def community_stats(community: Community) -> dict[str, int]:
     )
     unit_count, _area = unit_totals(community)
     return {"members": members or 0, "pending": pending or 0, "units": unit_count}
+
+
+# ---------------------------------------------------------------- settings
+
+THRESHOLD_MAX = 10000
+MAX_PROXIES_LIMIT = 20
+
+
+def _whole_number(value, low: int, high: int, field: str, message) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(message, field=field) from None
+    if not low <= number <= high:
+        raise ValidationError(message, field=field)
+    return number
+
+
+def update_settings(*, actor: User, community: Community, support_threshold, max_proxies) -> Community:
+    """Staff settings of a community, saved together: the supports that put an item on the
+    agenda, and how many proxies one member may hold."""
+    require(actor, community, "community.settings")
+    threshold = _whole_number(support_threshold, 1, THRESHOLD_MAX, "threshold",
+                              _l("Enter a whole number from 1 to %(n)d.", n=THRESHOLD_MAX))
+    proxies = _whole_number(max_proxies, 0, MAX_PROXIES_LIMIT, "max_proxies",
+                            _l("Please enter a whole number from 0 to 20."))
+    if threshold != community.support_threshold:
+        community.support_threshold = threshold
+        record(actor=actor, action="community.threshold_set", community=community, threshold=threshold)
+    if proxies != community.max_proxies:
+        community.max_proxies = proxies
+        record(actor=actor, action="community.max_proxies", community=community, value=proxies)
+    db.session.commit()
+    return community

@@ -891,7 +891,8 @@ def _outcome_words(data: dict) -> str:
     return f"{words}: {data['winner']}" if data.get("winner") else words
 
 
-def save_minutes(*, actor: User, community: Community, meeting_id: int, text: str) -> Meeting:
+def save_minutes(*, actor: User, community: Community, meeting_id: int, text: str, publish: bool = False) -> Meeting:
+    """Save the edited minutes; with ``publish``, publish them in the same transaction."""
     require(actor, community, "meetings.run")
     meeting = meeting_in(community, meeting_id, actor)
     if meeting.status != MeetingStatus.ENDED:
@@ -904,6 +905,8 @@ def save_minutes(*, actor: User, community: Community, meeting_id: int, text: st
     if len(text) > MINUTES_MAX:
         raise ValidationError(_l("The minutes are too long."), field="text")
     meeting.minutes_text = text + "\n"
+    if publish:
+        _publish_minutes(actor, community, meeting)
     db.session.commit()
     return meeting
 
@@ -913,6 +916,14 @@ def publish_minutes(*, actor: User, community: Community, meeting_id: int) -> Me
     meeting = meeting_in(community, meeting_id, actor)
     if meeting.status != MeetingStatus.ENDED:
         raise InvalidTransition(_l("Minutes are written after the meeting ends."))
+    _publish_minutes(actor, community, meeting)
+    db.session.commit()
+    db.session.refresh(meeting)
+    return meeting
+
+
+def _publish_minutes(actor: User, community: Community, meeting: Meeting) -> None:
+    """Publish once: conditional on not being published, so two racing publishes do not both."""
     changed = db.session.execute(update(Meeting).where(Meeting.id == meeting.id,
                                                        Meeting.minutes_published_at.is_(None))
                                  .values(minutes_published_at=utcnow())).rowcount
@@ -920,9 +931,6 @@ def publish_minutes(*, actor: User, community: Community, meeting_id: int) -> Me
         db.session.rollback()
         raise InvalidTransition(_l("The minutes are already published."))
     record(actor=actor, action="meeting.minutes_published", community=community, meeting_id=meeting.id)
-    db.session.commit()
-    db.session.refresh(meeting)
-    return meeting
 
 
 # ---------------------------------------------------------------- live

@@ -326,9 +326,8 @@ def edit_minutes(slug: str, meeting_id: int):
     publish = request.form.get("what") == "publish"
 
     def save():
-        services.save_minutes(actor=current_user, community=community, meeting_id=meeting.id, text=form.text.data)
-        if publish:
-            services.publish_minutes(actor=current_user, community=community, meeting_id=meeting.id)
+        services.save_minutes(actor=current_user, community=community, meeting_id=meeting.id, text=form.text.data,
+                              publish=publish)
 
     if submit_form(form, save) is not NOT_SUBMITTED:
         flash(_("The minutes are published.") if publish

@@ -771,20 +771,6 @@ def revoke_proxy(*, actor: User, community: Community, proxy_id: int) -> Proxy:
     return proxy
 
 
-def set_max_proxies(*, actor: User, community: Community, value) -> Community:
-    require(actor, community, "community.settings")
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(_l("Please enter a whole number from 0 to 20."), field="max_proxies") from None
-    if not 0 <= number <= 20:
-        raise ValidationError(_l("Please enter a whole number from 0 to 20."), field="max_proxies")
-    community.max_proxies = number
-    record(actor=actor, action="community.max_proxies", community=community, value=number)
-    db.session.commit()
-    return community
-
-
 # ---------------------------------------------------------------- live
 
 
