@@ -46,7 +46,14 @@ def voting_helpers():
         "outcome_labels": labels.OUTCOME_LABELS,
         "channel_labels": labels.CHANNEL_LABELS,
         "percent_of": _percent_of,
+        "m2": square_metres,
     }
+
+
+def square_metres(value) -> str:
+    """A floor area as people write it: 11,418 or 8,702.5 (no trailing zeros)."""
+    area = Decimal(str(value or 0)).normalize()
+    return f"{area:,f}" if area == area.to_integral_value() else f"{area:,}"
 
 
 def _percent_of(part, whole) -> float:
@@ -355,6 +362,8 @@ def results(slug: str, measure_id: int):
     return render("voting/results.html", community=community, measure=measure, item=measure.item,
                   turnout=services.turnout(measure), result=services.current_result(measure),
                   roll_call=services.roll_call(measure) if measure.status == MeasureStatus.CLOSED else [],
+                  register_roll_call=services.register_roll_call(measure)
+                  if measure.status == MeasureStatus.CLOSED else [],
                   last_event_id=last_event_id())
 
 
