@@ -314,3 +314,58 @@ def test_opening_an_owners_vote_needs_a_register(estate):
     with pytest.raises(InvalidTransition):
         make_measure(community, chair=chair, preset="art278_ordinary")
     assert db.session.scalar(select(db.func.count(Unit.id)).where(Unit.community_id == community.id)) == 0
+
+
+def _login(client, user):
+    assert client.post("/login", data={"contact": user.contact, "password": "password123"}).status_code == 303
+
+
+def test_staff_enter_a_units_paper_sheet_through_the_page(estate, client):
+    community, chair, staff = estate
+    first, _second = _units(community, 100, 100)
+    owner = make_member(community, name="李建国", owns=(first,))
+    measure = make_measure(community, chair=chair, preset="art278_ordinary", secret=False)
+    place = _places(measure)[0]
+    other = make_community()
+    _units(other, 100)
+    foreign = _places(make_measure(other, chair=make_member(other, Role.CHAIR), preset="art278_ordinary"))[0]
+    _login(client, staff)
+    base = f"/c/{community.slug}/measures/{measure.id}/paper"
+    page = client.get(base).get_data(as_text=True)
+    assert "1-1-101" in page and "李建国" in page and "1-1-102" in page
+    forged = client.post(base, data={"what": "ballot", "place_id": foreign.id, "choice": "yes"})
+    assert forged.status_code == 400 and "请选择这张纸质表决票所属的房屋" in forged.get_data(as_text=True)
+    assert 'value="yes" checked' in forged.get_data(as_text=True)  # the choice made is shown again
+    check = client.post(base, data={"what": "ballot", "place_id": place.id, "choice": "yes"})
+    assert check.status_code == 200 and "1-1-101" in check.get_data(as_text=True)
+    done = client.post(base, data={"what": "ballot", "place_id": place.id, "choice": "yes", "confirm": "1"})
+    assert done.status_code == 200 and "已为 1-1-101 录入纸质表决票" in done.get_data(as_text=True)
+    assert "1-1-101" not in client.get(base).get_data(as_text=True).split("选择房屋")[1].split("</select>")[0]
+    again = client.post(base, data={"what": "ballot", "place_id": place.id, "choice": "no", "confirm": "1"})
+    assert again.status_code == 400
+    # The owner sees that the unit's vote was cast on paper, and cannot vote online.
+    client.post("/logout")
+    _login(client, owner)
+    mine = client.get(f"/c/{community.slug}/measures/{measure.id}").get_data(as_text=True)
+    assert "已通过纸质表决票投票" in mine
+    refused = client.post(f"/c/{community.slug}/measures/{measure.id}/vote", data={"choice": "no", "confirm": "1"})
+    assert refused.status_code == 409 and "纸质表决票" in refused.get_data(as_text=True)
+
+
+def test_staff_record_an_owners_name_or_the_developer_on_a_unit(estate, client):
+    community, chair, staff = estate
+    unit = _units(community, 88)[0]
+    resident = make_member(community)
+    _login(client, resident)
+    url = f"/c/{community.slug}/units/{unit.id}/holder"
+    assert client.post(url, data={"owner_name": "赵大爷"}).status_code == 403
+    client.post("/logout")
+    _login(client, staff)
+    both = client.post(url, data={"owner_name": "赵大爷", "developer_held": "y"})
+    assert both.status_code == 400 and "赵大爷" in both.get_data(as_text=True)
+    assert client.post(url, data={"owner_name": " 赵大爷 "}).status_code == 303
+    db.session.refresh(unit)
+    assert unit.owner_name == "赵大爷" and not unit.developer_held
+    assert "赵大爷" in client.get(f"/c/{community.slug}/units/{unit.id}").get_data(as_text=True)
+    measure = make_measure(community, chair=chair, preset="art278_ordinary")
+    assert _places(measure)[0].names == "赵大爷"

@@ -137,6 +137,14 @@ def register_places(measure: Measure) -> list[RegisterVoter]:
         select(RegisterVoter).where(RegisterVoter.measure_id == measure.id).order_by(RegisterVoter.position)))
 
 
+def places_waiting(measure: Measure) -> list[RegisterVoter]:
+    """The places on a register roll whose vote is not cast yet (for staff entering sheets)."""
+    return list(db.session.scalars(select(RegisterVoter).where(
+        RegisterVoter.measure_id == measure.id,
+        ~RegisterVoter.id.in_(select(RegisterVote.register_voter_id).where(RegisterVote.measure_id == measure.id)))
+        .order_by(RegisterVoter.position)))
+
+
 def register_totals(places: list[RegisterVoter]) -> dict:
     """The register the roll was taken from, as stored with the result and in the record."""
     return {
