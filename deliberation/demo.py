@@ -99,6 +99,7 @@ def load_demo() -> str:
     communities.link_owner(actor=people["13800000002"], community=sunshine, unit_id=unit.id, user_id=grandma.id)
 
     people["grandma"] = grandma
+    _demo_register(sunshine, people)
     _demo_agenda(sunshine, people)
     _demo_history(sunshine, people)
     with force_locale("zh_CN"):
@@ -119,6 +120,36 @@ def load_demo() -> str:
         f"Loaded {sunshine.name} (/c/{sunshine.slug}/) and {heping.name} (/c/{heping.slug}/). "
         f"Log in as 13800000001 (admin) … 13800000013, password {DEMO_PASSWORD}."
     )
+
+
+# ---- register: owners without accounts, developer units (issue 17) ----
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = ["秀英", "桂兰", "建华", "志强", "玉梅", "国庆", "淑珍", "海燕", "卫东", "春生", "丽华", "德明", "凤英", "永刚",
+         "晓东", "红梅", "振华", "金花", "立新", "慧敏"]
+# Not yet sold: the developer holds them, and they count together as one owner.
+DEVELOPER_UNITS = ("4-2-601", "4-2-602")
+
+
+def _demo_register(community: Community, people: dict[str, User]) -> None:
+    """Staff write the unit register's owner names on the units whose owners have no account
+    (most of them, as in a real community) and mark the developer's unsold units: every unit
+    is on the roll of an owners' vote either way."""
+    from sqlalchemy import select
+
+    from .communities.models import Unit
+    from .extensions import db
+
+    staff = people["13800000002"]
+    units = list(db.session.scalars(select(Unit).where(Unit.community_id == community.id)
+                                    .order_by(Unit.building, Unit.entrance, Unit.room)))
+    for n, unit in enumerate(units):
+        if unit.ownerships:
+            continue
+        developer = unit.label in DEVELOPER_UNITS
+        name = "" if developer else SURNAMES[(n * 7) % len(SURNAMES)] + GIVEN[(n * 3) % len(GIVEN)]
+        communities.record_unit_holder(actor=staff, community=community, unit_id=unit.id, owner_name=name,
+                                       developer_held=developer)
+# ---- end register ----
 
 
 ITEMS = [
@@ -243,13 +274,7 @@ def _demo_history(community: Community, people: dict[str, User]) -> None:
             records.post_update(actor=staff, community=community, seq=resolution.seq, status=status,
                                 percent=percent, note=note, on_date=None)
 
-    rankings = [["A", "C"], ["B", "C"], ["C", "A"], ["A", "C"], ["B", "C"], ["C", "B"], ["A"], ["C", "A"]]
-    parking = decided(
-        "13800000011", "parking", "2025 年共享停车方案：三个方案选一个",
-        "夜间车位不够，物业和业委会提出三个方案，请大家排序投票。", at(2025, 3, 20, 19), at(2025, 4, 20, 20),
-        kind="ranked", question="共享停车采用哪个方案？（按喜好排序）",
-        options=["方案甲：地面划线增加 20 个车位", "方案乙：夜间租用隔壁写字楼车位", "方案丙：两者结合"],
-        ballots=[(who, {"ranking": r}) for who, r in zip(voters, rankings, strict=True)])
+    parking = _demo_parking_2025(community, people, at)
     report(parking, at(2025, 5, 10, 10), "in_progress", 30, "已与写字楼物业签订夜间租用协议（草案）。")
     report(parking, at(2025, 6, 15, 10), "in_progress", 70, "地面车位画线完成 16 个，指示牌已订购。")
     report(parking, at(2025, 7, 30, 10), "done", 100, "两部分都已启用，夜间车位共 46 个。")
@@ -267,11 +292,57 @@ def _demo_history(community: Community, people: dict[str, User]) -> None:
     with travel_to(at(2025, 10, 9, 9)):
         records.write_correction(
             actor=staff, community=community, seq=parking.seq,
-            text=f"第 {parking.number} 号决议中方案甲写作“增加 20 个车位”，公示的方案原文为“增加 16 个车位”"
+            text=f"第 {parking.number} 号决议的表决事项写作“地面划线增加 20 个车位”，公示的方案原文为“增加 16 个车位”"
                  "（消防间距限制）。表决结果不受影响。")
 
     mats = _demo_past_meeting(community, people, at)
     report(mats, at(2026, 4, 20, 10), "in_progress", 40, "已询价三家供应商，等待物业报价审批。")
+
+
+def _demo_parking_2025(community: Community, people: dict[str, User], at):
+    """The 2025 shared-parking plan: an owners' vote under Civil Code art. 278 (ordinary matter),
+    roll call, counted over the whole unit register. Five owners voted online; staff collected
+    the other sheets door to door and entered them (钱奶奶's among them). About 70 of the 95
+    owners (96 units; 王阿姨 holds two, the developer's two unsold units count as one) took part."""
+    from datetime import timedelta
+
+    from .records import services as records
+    from .timeutil import travel_to
+    from .voting import services as voting
+    from .voting.services import MeasureDraft
+
+    staff, chair = people["13800000002"], people["13800000003"]
+    cats = {c.key: c for c in agenda.categories(community)}
+    with travel_to(at(2025, 3, 20, 19)):
+        item = agenda.save_draft(
+            actor=people["13800000011"], community=community, title="2025 年共享停车方案",
+            body="夜间车位不够。物业和业委会建议：地面划线增加 20 个车位，并夜间租用隔壁写字楼车位。"
+                 "这是改变共有部分用途以外的共同管理事项，按《民法典》第二百七十八条一般事项表决。",
+            category_id=cats["parking"].id)
+        agenda.submit_item(actor=people["13800000011"], community=community, item_id=item.id)
+        agenda.accept_item(actor=staff, community=community, item_id=item.id)
+    with travel_to(at(2025, 4, 3, 19)):
+        measure = voting.create_measure(actor=chair, community=community, item_id=item.id, draft=MeasureDraft(
+            question="是否同意共享停车方案（地面划线增加 20 个车位，夜间租用写字楼车位）？",
+            preset="art278_ordinary", secret=False, closes_at=at(2025, 4, 20, 20)))
+        voting.open_measure(actor=chair, community=community, measure_id=measure.id)
+        for key, choice in (("13800000003", "yes"), ("13800000010", "yes"), ("13800000011", "yes"),
+                            ("13800000012", "no"), ("resident@example.com", "yes")):
+            voting.cast_ballot(actor=people[key], community=community, measure_id=measure.id,
+                               content={"choice": choice})
+    # Sheets collected door to door over two weekends, entered by staff.
+    with travel_to(at(2025, 4, 13, 10)):
+        voting.enter_paper_ballot(actor=staff, community=community, measure_id=measure.id,
+                                  voter_id=people["grandma"].id, content={"choice": "yes"})
+        waiting = [p for p in voting.places_waiting(measure) if not p.developer]
+        pattern = "yyynyyyayyynyyyy"  # about three in four agree
+        for n, place in enumerate(waiting[:64]):
+            voting.enter_place_ballot(actor=staff, community=community, measure_id=measure.id,
+                                      register_voter_id=place.id,
+                                      content={"choice": {"y": "yes", "n": "no", "a": "abstain"}[pattern[n % 16]]})
+    with travel_to(at(2025, 4, 20, 20) - timedelta(minutes=5)):
+        voting.close_measure(actor=chair, community=community, measure_id=measure.id)
+    return records.resolution_of(measure)
 
 
 def _demo_dog_draft(community: Community, people: dict[str, User]) -> None:
@@ -400,26 +471,40 @@ def _demo_dog_convention(community: Community, people: dict[str, User], owners: 
         agenda.accept_item(actor=staff, community=community, item_id=item.id)
         conventions.freeze(actor=chair, community=community, convention_id=draft.id)
         conventions.open_votes(actor=chair, community=community, convention_id=draft.id, plan=conventions.VotePlan(
-            mode="clauses", preset="art278_ordinary", closes_at=at(2025, 5, 20, 20),
+            mode="clauses", preset="residents_households", closes_at=at(2025, 5, 20, 20),
             effective_on=at(2025, 6, 15, 12).date()))
     votes = {v.amendment_id: m for v, m in conventions.votes_of(draft) if v.amendment_id}
+    # A 居民公约 binds every resident: it is adopted by a residents' meeting of household
+    # representatives (tenants such as 张伟 too), most of them on sheets collected by staff.
+    online = owners + [people["13800000013"]]
     with travel_to(at(2025, 5, 10, 19)):
-        for who, choice in zip(owners, ["yes", "yes", "yes", "yes", "no", "yes"], strict=True):
+        for who, choice in zip(online, ["yes", "yes", "yes", "yes", "no", "yes", "yes"], strict=True):
             _demo_ballot(voting, community, staff, people, votes[leash.id], who, choice)
-        for who, choice in zip(owners, ["no", "no", "yes", "no", "yes", "no"], strict=True):
+        _demo_household_sheets(voting, community, staff, votes[leash.id], 52, "yyyynyya")
+        for who, choice in zip(online, ["no", "no", "yes", "no", "yes", "no", "yes"], strict=True):
             _demo_ballot(voting, community, staff, people, votes[night.id], who, choice)
+        _demo_household_sheets(voting, community, staff, votes[night.id], 52, "nnynnann")
     with travel_to(at(2025, 5, 20, 19, 55)):
         for measure in votes.values():
             voting.close_measure(actor=chair, community=community, measure_id=measure.id)
     with travel_to(at(2025, 5, 21, 9)):
         final = conventions.open_final_vote(actor=chair, community=community, convention_id=draft.id,
                                             closes_at=at(2025, 6, 8, 20))
-        for who in owners[:5]:
+        for who in owners[:5] + [people["13800000013"]]:
             _demo_ballot(voting, community, staff, people, final, who, "yes")
         _demo_ballot(voting, community, staff, people, final, owners[5], "abstain")
+        _demo_household_sheets(voting, community, staff, final, 50, "yyyyyyny")
     with travel_to(at(2025, 6, 8, 20) + timedelta(seconds=30)):  # nobody closed it: the app did
         voting.close_due_measures()
     return records.resolution_of(final)
+
+
+def _demo_household_sheets(voting, community, staff, measure, count: int, pattern: str) -> None:
+    """Staff enter ``count`` households' paper sheets (choices following ``pattern``)."""
+    words = {"y": "yes", "n": "no", "a": "abstain"}
+    for n, place in enumerate(voting.places_waiting(measure)[:count]):
+        voting.enter_place_ballot(actor=staff, community=community, measure_id=measure.id, register_voter_id=place.id,
+                                  content={"choice": words[pattern[n % len(pattern)]]})
 
 
 def _demo_ballot(voting, community, staff, people, measure, who, choice: str) -> None:

@@ -303,9 +303,9 @@ def test_secret_ballots_cannot_be_joined_to_voters(hall):
     receipts = [voting.cast_ballot(actor=r, community=community, measure_id=measure.id, content=c)
                 for r, c in zip(residents, [YES, NO, YES, ABSTAIN, YES], strict=True)]
     columns = {c["name"] for c in inspect(db.session.connection()).get_columns("ballots")}
-    assert columns == {"id", "measure_id", "receipt", "content", "weight", "area", "voter_id"}
+    assert columns == {"id", "measure_id", "receipt", "content", "weight", "area", "voter_id", "register_voter_id"}
     ballots = list(db.session.scalars(select(Ballot).where(Ballot.measure_id == measure.id)))
-    assert all(b.voter_id is None for b in ballots)
+    assert all(b.voter_id is None and b.register_voter_id is None for b in ballots)
     assert all(re.fullmatch(r"[0-9a-f]{32}", b.id) for b in ballots)
     # Neither id order nor storage order follows the order of casting.
     if db.engine.dialect.name == "sqlite":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -51,6 +51,12 @@ class UnitImportForm(FlaskForm):
 class LinkOwnerForm(FlaskForm):
     user_id = SelectField(_l("Owner"), coerce=int, validate_choice=False,
                           validators=[DataRequired(_l("Please choose a member."))])
+
+
+class UnitHolderForm(FlaskForm):
+    owner_name = StringField(_l("Owner’s name in the register (for an owner without an account)"),
+                             validators=[Optional(), Length(max=80)])
+    developer_held = BooleanField(_l("Not yet sold or delivered: held by the developer"))
 
 
 class RoleForm(FlaskForm):

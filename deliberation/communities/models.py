@@ -68,6 +68,11 @@ class Unit(db.Model):
     entrance: Mapped[str] = mapped_column(String(20), default="")
     room: Mapped[str] = mapped_column(String(20))
     floor_area: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    # The owner's name as staff recorded it from the register, for an owner with no account:
+    # the unit is on every owners' roll either way (Civil Code art. 278 counts the register).
+    owner_name: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    # Not yet sold or delivered: all such units count together as one owner (法释〔2009〕7号 art. 9).
+    developer_held: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     community: Mapped[Community] = relationship()
     ownerships: Mapped[list[Ownership]] = relationship(back_populates="unit")

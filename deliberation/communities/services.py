@@ -350,6 +350,30 @@ def link_owner(*, actor: User, community: Community, unit_id: int, user_id: int)
     return ownership
 
 
+OWNER_NAME_MAX = 80
+
+
+def record_unit_holder(*, actor: User, community: Community, unit_id: int, owner_name: str,
+                       developer_held: bool) -> Unit:
+    """Staff write down who holds a unit as the register says: the owner's name when the owner
+    has no account (the unit is on every owners' roll either way), or that the developer still
+    holds it unsold or undelivered. Votes already open keep the roll they took."""
+    require(actor, community, "units.manage")
+    unit = unit_in(community, unit_id)
+    name = " ".join((owner_name or "").split())
+    if len(name) > OWNER_NAME_MAX:
+        raise ValidationError(_l("The name must be at most %(n)d characters.", n=OWNER_NAME_MAX), field="owner_name")
+    if developer_held and name:
+        raise ValidationError(_l("A unit the developer still holds has no owner's name; clear one of the two."),
+                              field="owner_name")
+    unit.owner_name = name
+    unit.developer_held = bool(developer_held)
+    record(actor=actor, action="unit.holder_recorded", community=community, unit=unit.label,
+           owner_name=name or None, developer_held=bool(developer_held))
+    db.session.commit()
+    return unit
+
+
 def unlink_owner(*, actor: User, community: Community, unit_id: int, user_id: int) -> None:
     require(actor, community, "units.manage")
     unit = unit_in(community, unit_id)

@@ -11,7 +11,16 @@ from ..errors import DomainError
 from ..forms import NOT_SUBMITTED, show_error, status_for, submit_form
 from ..rendering import render, wants_fragment
 from . import services
-from .forms import ActionForm, JoinForm, LinkOwnerForm, ManagedAccountForm, RejectForm, RoleForm, UnitImportForm
+from .forms import (
+    ActionForm,
+    JoinForm,
+    LinkOwnerForm,
+    ManagedAccountForm,
+    RejectForm,
+    RoleForm,
+    UnitHolderForm,
+    UnitImportForm,
+)
 from .models import GRANTABLE_ROLES, MembershipStatus
 from .permissions import POLICY, ROLE_LABELS, STATUS_LABELS, can, membership_of, require, roles_of
 
@@ -198,24 +207,48 @@ def import_units(slug: str):
                   status_code=400 if (form.errors or (result and result.errors)) else 200)
 
 
+def _link_owner_form(community, **kwargs) -> LinkOwnerForm:
+    form = LinkOwnerForm(**kwargs)
+    form.user_id.choices = [SelectChoice(0, "—")] + [
+        SelectChoice(u.id, f"{u.display_name} ({u.contact or _('managed account')})")
+        for u in services.verified_members(community)
+    ]
+    return form
+
+
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
 @login_required
 def unit(slug: str, unit_id: int):
     community = services.get_community(slug)
     require(current_user, community, "units.manage")
     the_unit = services.unit_in(community, unit_id)
-    form = LinkOwnerForm()
-    members = services.verified_members(community)
-    form.user_id.choices = [SelectChoice(0, "—")] + [
-        SelectChoice(u.id, f"{u.display_name} ({u.contact or _('managed account')})") for u in members
-    ]
+    form = _link_owner_form(community)
     linked = submit_form(form, lambda: services.link_owner(actor=current_user, community=community, unit_id=unit_id,
                                                       user_id=form.user_id.data))
     if linked is not NOT_SUBMITTED:
         flash(_("Owner linked to %(unit)s.", unit=the_unit.label), "success")
         return redirect(url_for("communities.unit", slug=slug, unit_id=unit_id), 303)
     return render("communities/unit.html", community=community, unit=the_unit, form=form, action_form=ActionForm(),
-                  status_code=status_for(form))
+                  holder_form=UnitHolderForm(obj=the_unit), status_code=status_for(form))
+
+
+@bp.route("/units/<int:unit_id>/holder", methods=["POST"])
+@login_required
+def unit_holder(slug: str, unit_id: int):
+    """Staff record the owner's name from the register, or that the developer holds the unit."""
+    community = services.get_community(slug)
+    require(current_user, community, "units.manage")
+    the_unit = services.unit_in(community, unit_id)
+    holder_form = UnitHolderForm()
+    saved = submit_form(holder_form, lambda: services.record_unit_holder(
+        actor=current_user, community=community, unit_id=unit_id, owner_name=holder_form.owner_name.data or "",
+        developer_held=holder_form.developer_held.data))
+    if saved is not NOT_SUBMITTED:
+        flash(_("The register entry of %(unit)s is saved.", unit=the_unit.label), "success")
+        return redirect(url_for("communities.unit", slug=slug, unit_id=unit_id), 303)
+    form = _link_owner_form(community, formdata=None)
+    return render("communities/unit.html", community=community, unit=the_unit, form=form, action_form=ActionForm(),
+                  holder_form=holder_form, status_code=status_for(holder_form))
 
 
 @bp.route("/units/<int:unit_id>/owners/<int:user_id>/remove", methods=["POST"])

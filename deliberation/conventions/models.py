@@ -57,6 +57,9 @@ class Convention(db.Model):
     item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id"), unique=True)
     title: Mapped[str] = mapped_column(String(120))
     state: Mapped[str] = mapped_column(String(12), default=ConventionState.DRAFTING)
+    # "residents": a 居民公约, binding every resident, adopted by a residents' meeting;
+    # "management": an owners' 管理规约, an art. 278 ordinary matter.
+    kind: Mapped[str] = mapped_column(String(12), default="residents", server_default="residents")
     # The adopted convention this one amends (a new version of it).
     based_on_id: Mapped[int | None] = mapped_column(ForeignKey("conventions.id"), index=True)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("conventions.id"))

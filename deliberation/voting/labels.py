@@ -30,6 +30,8 @@ PRESET_LABELS = {
     "custom": _l("Set the rules below"),
     "art278_ordinary": _l("Civil Code art. 278, ordinary matter"),
     "art278_major": _l("Civil Code art. 278, major matter"),
+    "residents_households": _l("Residents’ meeting, one representative per household"),
+    "residents_persons": _l("Residents’ meeting, every resident aged 18 and over"),
 }
 STATUS_LABELS = {
     "draft": _l("Being prepared"),

@@ -134,8 +134,54 @@ class Eligibility(db.Model):
     weight: Mapped[Decimal] = mapped_column(Numeric(14, 6))
     area: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=0)
     units: Mapped[str] = mapped_column(String(400), default="")  # labels, for the roll-call list
+    # Preset measures: the place on the register roll whose one vote this person may cast.
+    register_voter_id: Mapped[int | None] = mapped_column(ForeignKey("register_voters.id"), index=True)
 
     user: Mapped[User] = relationship()
+
+
+class RegisterVoter(db.Model):
+    """One voter of a preset measure's roll, counted from the unit register when the vote opens,
+    whether or not anyone of it has an account: under Civil Code art. 278 an owner with all
+    their units (the developer's unsold units together count as one); in a residents' meeting a
+    household (a unit of the register) or a resident. The roll is fixed at opening, so units
+    added to the register later do not move the denominators."""
+
+    __tablename__ = "register_voters"
+    __table_args__ = (UniqueConstraint("measure_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    position: Mapped[int]
+    units: Mapped[str] = mapped_column(Text, default="")  # labels of its units
+    unit_count: Mapped[int] = mapped_column(default=0)
+    area: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=0)
+    weight: Mapped[Decimal] = mapped_column(Numeric(14, 6))
+    # Who it is, in words: account holders' names, or the owner's name staff recorded.
+    names: Mapped[str] = mapped_column(String(400), default="")
+    developer: Mapped[bool] = mapped_column(default=False)
+    building: Mapped[str] = mapped_column(String(20), default="")  # of its first unit, for lists by building
+
+
+class RegisterVote(db.Model):
+    """That a register voter's one vote was cast, how and by whom. The unique constraint is the
+    rule that co-owners share one vote and that a unit voting on paper cannot vote online (or
+    the reverse): whichever comes first is stored, the second is refused."""
+
+    __tablename__ = "register_votes"
+    __table_args__ = (UniqueConstraint("register_voter_id", name="uq_register_votes_one_per_voter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    register_voter_id: Mapped[int] = mapped_column(ForeignKey("register_voters.id"))
+    channel: Mapped[str] = mapped_column(String(8), default=Channel.ONLINE)
+    # The account holder whose ballot it was (None: a paper sheet for the unit as a whole).
+    voter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cast_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    voter: Mapped[User | None] = relationship(foreign_keys=[voter_id])
+    cast_by: Mapped[User | None] = relationship(foreign_keys=[cast_by_id])
 
 
 class Participation(db.Model):
@@ -175,6 +221,9 @@ class Ballot(db.Model):
     area: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=0)
     # Roll-call (open) measures only: whose ballot this is.
     voter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Roll-call preset measures only: the register voter (unit) it was cast for. No foreign key,
+    # so the migration need not rebuild this WITHOUT ROWID table on SQLite.
+    register_voter_id: Mapped[int | None]
 
     voter: Mapped[User | None] = relationship()
 

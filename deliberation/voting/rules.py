@@ -26,18 +26,33 @@ THRESHOLDS: dict[str, Threshold | None] = {
 
 @dataclass(frozen=True)
 class Preset:
-    """A named rule set; it fixes who votes, the weighting and how the result is decided."""
+    """A named rule set; it fixes who votes, the weighting and how the result is decided.
+
+    ``roll``: how the roll is counted when the vote opens (services.register_roll): "owners"
+    (art. 278: every unit of the register, an owner of several units once, the developer's units
+    together once), "households" (every unit of the register) or "residents" (every verified
+    resident). ``counting``: the rule applied, "double_majority" or "residents_meeting"."""
 
     key: str
     electorate: str
     weighting: str
     major: bool
+    roll: str = "owners"
+    counting: str = "double_majority"
     kinds: tuple[str, ...] = ("yes_no", "convention")
+    secret: bool = False  # the default offered: art. 278 sheets are signed (记名)
 
 
 PRESETS: dict[str, Preset] = {
     "art278_ordinary": Preset("art278_ordinary", "owners", "area", major=False),
     "art278_major": Preset("art278_major", "owners", "area", major=True),
+    # Urban Residents' Committee Organization Law art. 15: one representative per household, or
+    # every resident aged 18 and over; valid with more than half present, passed by more than
+    # half of those present (not of the votes cast).
+    "residents_households": Preset("residents_households", "residents", "person", major=False,
+                                   roll="households", counting="residents_meeting", secret=True),
+    "residents_persons": Preset("residents_persons", "residents", "person", major=False,
+                                roll="residents", counting="residents_meeting", secret=True),
 }
 
 YES_NO_CHOICES = ("yes", "no", "abstain")
@@ -81,11 +96,15 @@ def choice_of(content: dict) -> str | None:
 
 
 def count_measure(rules: MeasureRules, *, roll_count: int, roll_weight: Decimal, roll_area: Decimal,
-                  ballots: Sequence[BallotRow], absent_areas: Sequence[Decimal] = ()) -> dict:
+                  ballots: Sequence[BallotRow], absent_areas: Sequence[Decimal] = (),
+                  present: int | None = None, register: dict | None = None) -> dict:
     """The result of a measure as a JSON-friendly dict (figures as decimal strings).
 
-    ``absent_areas``: the floor areas of the people on the roll who did not vote, needed by
-    the art. 278 presets (which count owners and area together)."""
+    For presets the roll is the register roll (every unit, whether or not it has an account).
+    ``absent_areas``: the floor areas of the register voters who did not vote, needed by the
+    art. 278 presets (which count owners and area together). ``present``: a residents' meeting
+    held in a meeting counts those present, voting or not (None: those who voted).
+    ``register``: the register totals the roll was taken from, stored with the result."""
     cast = len(ballots)
     weights = [Fraction(b.weight) for b in ballots]
     areas = [Fraction(b.area) for b in ballots]
@@ -109,6 +128,10 @@ def count_measure(rules: MeasureRules, *, roll_count: int, roll_weight: Decimal,
         quorum_ok &= met
 
     preset = PRESETS.get(rules.preset)
+    if register is not None:
+        result["register"] = register
+    if preset is not None and preset.counting == "residents_meeting":
+        return _residents_meeting(result, ballots, roll_count=roll_count, present=present)
     if preset is not None:
         owner_areas = {b.id: b.area for b in ballots}
         owner_areas.update({f"absent-{i}": a for i, a in enumerate(absent_areas)})
@@ -179,4 +202,22 @@ def count_measure(rules: MeasureRules, *, roll_count: int, roll_weight: Decimal,
     else:
         result["outcome"] = "winner"
         result["winner"] = irv.winner
+    return result
+
+
+def _residents_meeting(result: dict, ballots: Sequence[BallotRow], *, roll_count: int, present: int | None) -> dict:
+    """Urban Residents' Committee Organization Law art. 15: the meeting is valid with more than
+    half of the electorate present and decides by more than half of those present, so an
+    abstention, a blank or a silent person present all weigh like "no"."""
+    present_count = max(present or 0, len(ballots))
+    headcounts = {c: sum(1 for b in ballots if choice_of(b.content) == c) for c in YES_NO_CHOICES}
+    quorum_ok = roll_count > 0 and MORE_THAN_HALF.met(Fraction(present_count), Fraction(roll_count))
+    passed = quorum_ok and MORE_THAN_HALF.met(Fraction(headcounts["yes"]), Fraction(present_count))
+    result["counts"] = {c: str(n) for c, n in headcounts.items()}
+    result["headcounts"] = headcounts
+    result["residents_meeting"] = {"electorate": roll_count, "present": present_count, "yes": headcounts["yes"],
+                                   "quorum_ok": quorum_ok}
+    result["base"] = str(present_count)
+    result["quorum"] = {"met": quorum_ok}
+    result["outcome"] = "passed" if passed else ("no_quorum" if not quorum_ok else "rejected")
     return result

@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 
 from blinker import Namespace
 from flask import render_template
@@ -51,9 +52,11 @@ from .models import (
     Participation,
     Proxy,
     ProxyStatus,
+    RegisterVote,
+    RegisterVoter,
     Weighting,
 )
-from .rules import PRESETS, THRESHOLDS, YES_NO_CHOICES, BallotRow, MeasureRules, count_measure
+from .rules import PRESETS, THRESHOLDS, YES_NO_CHOICES, BallotRow, MeasureRules, count_measure, dec
 
 QUESTION_MAX = 300
 OPTION_MAX = 200
@@ -107,10 +110,49 @@ def roll_entry(measure: Measure, user_id: int) -> Eligibility | None:
         select(Eligibility).where(Eligibility.measure_id == measure.id, Eligibility.user_id == user_id))
 
 
+def on_register(measure: Measure) -> bool:
+    """Whether the measure's roll is counted over the unit register (every preset)."""
+    return measure.preset in PRESETS
+
+
 def has_voted(measure: Measure, user_id: int) -> bool:
+    """Whether this person's vote is cast. On a register roll that is their place's one vote,
+    whoever cast it (a co-owner, staff from a paper sheet, a proxy)."""
+    if on_register(measure):
+        return place_vote_of(measure, user_id) is not None
     return db.session.scalar(
         select(Participation.id).where(Participation.measure_id == measure.id, Participation.voter_id == user_id)
     ) is not None
+
+
+def place_vote_of(measure: Measure, user_id: int) -> RegisterVote | None:
+    """The vote cast for this person's place on a register roll, if any."""
+    return db.session.scalar(select(RegisterVote).join(
+        Eligibility, Eligibility.register_voter_id == RegisterVote.register_voter_id).where(
+        Eligibility.measure_id == measure.id, Eligibility.user_id == user_id))
+
+
+def register_places(measure: Measure) -> list[RegisterVoter]:
+    return list(db.session.scalars(
+        select(RegisterVoter).where(RegisterVoter.measure_id == measure.id).order_by(RegisterVoter.position)))
+
+
+def places_waiting(measure: Measure) -> list[RegisterVoter]:
+    """The places on a register roll whose vote is not cast yet (for staff entering sheets)."""
+    return list(db.session.scalars(select(RegisterVoter).where(
+        RegisterVoter.measure_id == measure.id,
+        ~RegisterVoter.id.in_(select(RegisterVote.register_voter_id).where(RegisterVote.measure_id == measure.id)))
+        .order_by(RegisterVoter.position)))
+
+
+def register_totals(places: list[RegisterVoter]) -> dict:
+    """The register the roll was taken from, as stored with the result and in the record."""
+    return {
+        "voters": len(places),
+        "units": sum(p.unit_count for p in places),
+        "area": dec(sum((Fraction(p.area) for p in places), Fraction(0))),
+        "developer_units": sum(p.unit_count for p in places if p.developer),
+    }
 
 
 def active_proxy_from(measure: Measure, grantor_id: int) -> Proxy | None:
@@ -131,6 +173,8 @@ class Turnout:
     cast: int
     cast_area: Decimal
     by_channel: dict[str, int] = field(default_factory=dict)
+    # Register rolls: the register totals the roll was taken from when the vote opened.
+    register: dict | None = None
 
     @property
     def percent(self) -> int:
@@ -142,6 +186,19 @@ class Turnout:
 
 
 def turnout(measure: Measure) -> Turnout:
+    if on_register(measure) and measure.method == "ballots":
+        eligible, eligible_area = db.session.execute(
+            select(func.count(RegisterVoter.id), func.coalesce(func.sum(RegisterVoter.area), 0))
+            .where(RegisterVoter.measure_id == measure.id)).one()
+        cast, cast_area = db.session.execute(
+            select(func.count(RegisterVote.id), func.coalesce(func.sum(RegisterVoter.area), 0))
+            .join(RegisterVoter, RegisterVoter.id == RegisterVote.register_voter_id)
+            .where(RegisterVote.measure_id == measure.id)).one()
+        channels = dict(db.session.execute(
+            select(RegisterVote.channel, func.count(RegisterVote.id))
+            .where(RegisterVote.measure_id == measure.id).group_by(RegisterVote.channel)).all())
+        return Turnout(eligible, Decimal(eligible_area), cast, Decimal(cast_area), channels,
+                       register_totals(register_places(measure)))
     eligible, eligible_area = db.session.execute(
         select(func.count(Eligibility.id), func.coalesce(func.sum(Eligibility.area), 0))
         .where(Eligibility.measure_id == measure.id)).one()
@@ -174,8 +231,31 @@ def board(measure: Measure) -> list[Ballot]:
     return list(db.session.scalars(select(Ballot).where(Ballot.measure_id == measure.id).order_by(Ballot.receipt)))
 
 
+def _register_roll_figures(measure: Measure) -> dict:
+    """The keyword arguments of ``count_measure`` for a register roll: its size, the areas of
+    the places that did not vote, those present (a residents' meeting held in a meeting) and
+    the register totals."""
+    places = register_places(measure)
+    voted = set(db.session.scalars(select(RegisterVote.register_voter_id).where(RegisterVote.measure_id == measure.id)))
+    present = None
+    if measure.meeting_id is not None and PRESETS[measure.preset].counting == "residents_meeting":
+        # Present in the meeting (on the roll of who checked in) or voted: silence counts as "no".
+        present = len(voted | set(db.session.scalars(select(Eligibility.register_voter_id).where(
+            Eligibility.measure_id == measure.id))))
+    return {
+        "roll_count": len(places), "roll_weight": sum((Decimal(p.weight) for p in places), Decimal(0)),
+        "roll_area": sum((Decimal(p.area) for p in places), Decimal(0)),
+        "absent_areas": sorted(Decimal(p.area) for p in places if p.id not in voted),
+        "present": present, "register": register_totals(places),
+    }
+
+
 def tally(measure: Measure) -> dict:
     """Count the measure from its roll and its ballots (what ``close_measure`` stores)."""
+    if on_register(measure):
+        ballots = [BallotRow(b.id, b.content, Decimal(b.weight), Decimal(b.area)) for b in db.session.scalars(
+            select(Ballot).where(Ballot.measure_id == measure.id).order_by(Ballot.id))]
+        return count_measure(rules_of(measure), ballots=ballots, **_register_roll_figures(measure))
     roll = db.session.execute(
         select(func.count(Eligibility.id), func.coalesce(func.sum(Eligibility.weight), 0),
                func.coalesce(func.sum(Eligibility.area), 0)).where(Eligibility.measure_id == measure.id)).one()
@@ -199,9 +279,20 @@ def current_result(measure: Measure) -> dict | None:
     return None
 
 
+def register_roll_call(measure: Measure) -> list[tuple[RegisterVoter, Ballot | None, RegisterVote | None]]:
+    """Open (roll-call) measures on a register roll: every place with what it chose and how."""
+    if measure.secret or not on_register(measure):
+        return []
+    ballots = {b.register_voter_id: b for b in db.session.scalars(
+        select(Ballot).where(Ballot.measure_id == measure.id))}
+    votes = {v.register_voter_id: v for v in db.session.scalars(
+        select(RegisterVote).where(RegisterVote.measure_id == measure.id))}
+    return [(p, ballots.get(p.id), votes.get(p.id)) for p in register_places(measure)]
+
+
 def roll_call(measure: Measure) -> list[tuple[Eligibility, Ballot | None, Participation | None]]:
     """Open (roll-call) measures: every person on the roll with what they chose."""
-    if measure.secret:
+    if measure.secret or on_register(measure):
         return []
     entries = list(db.session.scalars(select(Eligibility).where(Eligibility.measure_id == measure.id)))
     ballots = {b.voter_id: b for b in db.session.scalars(select(Ballot).where(Ballot.measure_id == measure.id))}
@@ -242,6 +333,93 @@ def eligible_voters(community: Community, electorate: str, weighting: str) -> li
                   Weighting.AREA: area}[Weighting(weighting)]
         voters.append((user_id, weight, area, "、".join(u.label for u in units)[:400]))
     return voters
+
+
+@dataclass
+class RollPlace:
+    """One place on a register roll before it is stored (see models.RegisterVoter)."""
+
+    units: list[Unit] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    user_ids: list[int] = field(default_factory=list)  # verified accounts that may cast its vote
+    developer: bool = False
+
+    @property
+    def area(self) -> Decimal:
+        return sum((Decimal(u.floor_area) for u in self.units), Decimal(0))
+
+
+def register_roll(community: Community, roll: str) -> list[RollPlace]:
+    """The roll of a preset measure, counted over the whole unit register as it is now.
+
+    "owners" (Civil Code art. 278, 法释〔2009〕7号 arts. 8-9): every unit is on it, with or without
+    an account; an owner of several units counts once with all their area (units that share an
+    owner are one place, so co-owners of a unit share its one vote), and the units the developer
+    still holds count together as one. "households": every unit is one household, represented by
+    a verified member living there (or, when none does, a verified owner). "residents": every
+    verified member, one each. Each account is in at most one place."""
+    verified = dict(db.session.execute(
+        select(Membership.user_id, Membership.unit_id).where(
+            Membership.community_id == community.id, Membership.status == MembershipStatus.VERIFIED)).all())
+    names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(list(verified)))).all())
+    units = list(db.session.scalars(select(Unit).where(Unit.community_id == community.id)
+                                    .order_by(Unit.building, Unit.entrance, Unit.room, Unit.id)))
+    if roll == "residents":
+        by_id = {u.id: u for u in units}
+        return [RollPlace(units=[by_id[unit_id]] if unit_id in by_id else [], names=[names[user_id]],
+                          user_ids=[user_id])
+                for user_id, unit_id in sorted(verified.items(), key=lambda row: names[row[0]])]
+    owners: dict[int, list[int]] = {}
+    for unit_id, user_id in db.session.execute(
+            select(Ownership.unit_id, Ownership.user_id).join(Unit, Unit.id == Ownership.unit_id)
+            .where(Unit.community_id == community.id).order_by(Ownership.id)).all():
+        owners.setdefault(unit_id, []).append(user_id)
+    if roll == "households":
+        places, taken = [], set()
+        for unit in units:
+            living = [u for u, home in verified.items() if home == unit.id and u not in taken]
+            reps = living or [u for u in owners.get(unit.id, ()) if u in verified and u not in taken
+                              and verified[u] is None]
+            taken.update(reps)
+            place_names = [names[u] for u in reps] or ([unit.owner_name] if unit.owner_name else [])
+            places.append(RollPlace(units=[unit], names=place_names, user_ids=reps))
+        return places
+    # Owners: join units that share an owner (union-find over units), the developer's apart.
+    developer = [u for u in units if u.developer_held]
+    parent = {u.id: u.id for u in units if not u.developer_held}
+
+    def root(unit_id: int) -> int:
+        while parent[unit_id] != unit_id:
+            parent[unit_id] = parent[parent[unit_id]]
+            unit_id = parent[unit_id]
+        return unit_id
+
+    first_unit_of: dict[int, int] = {}
+    for unit in units:
+        if unit.developer_held:
+            continue
+        for user_id in owners.get(unit.id, ()):
+            if user_id in first_unit_of:
+                parent[root(unit.id)] = root(first_unit_of[user_id])
+            else:
+                first_unit_of[user_id] = unit.id
+    groups: dict[int, RollPlace] = {}
+    for unit in units:
+        if unit.developer_held:
+            continue
+        place = groups.setdefault(root(unit.id), RollPlace())
+        place.units.append(unit)
+        for user_id in owners.get(unit.id, ()):
+            if user_id in names and user_id not in place.user_ids:
+                place.user_ids.append(user_id)
+                place.names.append(names[user_id])
+        if not owners.get(unit.id) and unit.owner_name and unit.owner_name not in place.names:
+            place.names.append(unit.owner_name)
+    places = list(groups.values())
+    if developer:
+        # A developer's account (rare) may not cast the unsold units' vote online: staff enter it.
+        places.append(RollPlace(units=developer, developer=True))
+    return places
 
 
 # ---------------------------------------------------------------- defining measures
@@ -425,12 +603,22 @@ def open_measure(*, actor: User, community: Community, measure_id: int, meeting_
     now = utcnow()
     if measure.closes_at is None or measure.closes_at <= now:
         raise ValidationError(_l("The closing time has passed. Please edit the measure and choose a later one."))
-    voters = eligible_voters(community, measure.electorate, measure.weighting)
+    preset = PRESETS.get(measure.preset)
+    places: list[RollPlace] = []
+    if preset is not None:
+        # The roll is the whole register; accounts only say who may cast a place's vote online.
+        places = register_roll(community, preset.roll)
+        if not places:
+            raise InvalidTransition(_l("The unit register is empty. Import the units first, then open the vote."))
+        voters = [(user_id, Decimal(1), place.area, "、".join(u.label for u in place.units)[:400], index)
+                  for index, place in enumerate(places) for user_id in place.user_ids]
+    else:
+        voters = [(*v, None) for v in eligible_voters(community, measure.electorate, measure.weighting)]
     if present is not None:
         voters = [v for v in voters if v[0] in present]
         if not voters:
             raise InvalidTransition(_l("No one present is eligible to vote under these rules."))
-    if not voters:
+    if not voters and not places:
         raise InvalidTransition(_l("No one is eligible to vote under these rules yet (for owners' votes, register "
                                    "the units and their owners first)."))
     changed = db.session.execute(
@@ -443,15 +631,28 @@ def open_measure(*, actor: User, community: Community, measure_id: int, meeting_
     if measure.kind == MeasureKind.CONVENTION:
         measure.frozen_text = measure.text
         measure.frozen_text_sha256 = hashlib.sha256(measure.text.encode()).hexdigest()
-    db.session.add_all(Eligibility(measure_id=measure.id, user_id=user_id, weight=weight, area=area, units=units)
-                       for user_id, weight, area, units in voters)
-    on_roll = {user_id for user_id, *_ in voters}
+    stored = []
+    for position, place in enumerate(places):
+        weight = place.area if preset.weighting == Weighting.AREA else Decimal(1)
+        stored.append(RegisterVoter(
+            measure_id=measure.id, position=position, units="、".join(u.label for u in place.units),
+            unit_count=len(place.units), area=place.area, weight=weight, names="、".join(place.names)[:400],
+            developer=place.developer, building=place.units[0].building if place.units else ""))
+    db.session.add_all(stored)
+    db.session.flush()
+    db.session.add_all(Eligibility(measure_id=measure.id, user_id=user_id,
+                                   weight=stored[index].weight if index is not None else weight,
+                                   area=area, units=units,
+                                   register_voter_id=stored[index].id if index is not None else None)
+                       for user_id, weight, area, units, index in voters)
+    on_roll = {user_id for user_id, *_rest in voters}
     db.session.add_all(Proxy(measure_id=measure.id, grantor_id=grantor_id, delegate_id=delegate_id, channel=channel,
                              entered_by_id=entered_by_id)
                        for grantor_id, delegate_id, channel, entered_by_id in proxies if grantor_id in on_roll)
     if item.status != ItemStatus.VOTING:
         agenda.move_item(item, ItemStatus.VOTING, actor=actor)
-    record(actor=actor, action="measure.opened", community=community, measure_id=measure.id, eligible=len(voters))
+    record(actor=actor, action="measure.opened", community=community, measure_id=measure.id,
+           eligible=len(places) if preset is not None else len(voters))
     notifications.notify(
         recipients=[user_id for user_id, *_ in voters], kind="vote.opened", actor=actor, community_id=community.id,
         link=link("voting.show", slug=community.slug, measure_id=measure.id), item=item.title)
@@ -591,8 +792,46 @@ def _lock_roll_entry(measure: Measure, voter_id: int, *, own: bool) -> Eligibili
     return entry
 
 
+def _refuse_second_ballot(measure: Measure, entry: Eligibility) -> None:
+    """One ballot per voter; on a register roll, one per place, whoever casts it first."""
+    if entry.register_voter_id is not None:
+        vote = db.session.scalar(select(RegisterVote).where(RegisterVote.register_voter_id == entry.register_voter_id))
+        if vote is not None:
+            raise Conflict(_already_cast(db.session.get(RegisterVoter, entry.register_voter_id), vote))
+    elif has_voted(measure, entry.user_id):
+        raise Conflict(_l("A ballot has already been cast for this voter. Each voter has one ballot."))
+
+
+def _already_cast(place: RegisterVoter, vote: RegisterVote):
+    if vote.channel == Channel.PAPER:
+        return _l("The vote of %(units)s was already cast on a paper ballot sheet. A unit has one vote, so it "
+                  "cannot also vote online.", units=place.units)
+    who = vote.voter.display_name if vote.voter else "—"
+    return _l("The vote of %(units)s was already cast by %(name)s. Co-owners share one vote: the first ballot "
+              "counts, and a paper sheet for it is no longer accepted.", units=place.units, name=who)
+
+
+def _claim_place(measure: Measure, place: RegisterVoter, *, channel: str, voter_id: int | None,
+                 cast_by: User | None) -> None:
+    """Take the place's one vote; the unique constraint refuses a second, even a racing one."""
+    db.session.add(RegisterVote(measure_id=measure.id, register_voter_id=place.id, channel=channel,
+                                voter_id=voter_id, cast_by_id=cast_by.id if cast_by else None))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        vote = db.session.scalar(select(RegisterVote).where(RegisterVote.register_voter_id == place.id))
+        raise Conflict(_already_cast(place, vote) if vote else
+                       _l("A ballot has already been cast for this voter. Each voter has one ballot.")) from None
+
+
 def _store(measure: Measure, entry: Eligibility, content: dict, *, channel: str, cast_by: User | None) -> str:
     """Participation and ballot in one transaction, linked by nothing."""
+    place = None
+    if entry.register_voter_id is not None:
+        place = db.session.scalar(select(RegisterVoter).where(RegisterVoter.id == entry.register_voter_id)
+                                  .with_for_update())
+        _claim_place(measure, place, channel=channel, voter_id=entry.user_id, cast_by=cast_by)
     db.session.add(Participation(measure_id=measure.id, voter_id=entry.user_id, channel=channel,
                                  cast_by_id=cast_by.id if cast_by else None))
     try:
@@ -600,10 +839,43 @@ def _store(measure: Measure, entry: Eligibility, content: dict, *, channel: str,
     except IntegrityError:
         db.session.rollback()
         raise Conflict(_l("A ballot has already been cast for this voter. Each voter has one ballot.")) from None
+    return _add_ballot(measure, content, weight=place.weight if place else entry.weight,
+                       area=place.area if place else entry.area, voter_id=entry.user_id, place=place)
+
+
+def _add_ballot(measure: Measure, content: dict, *, weight: Decimal, area: Decimal, voter_id: int | None,
+                place: RegisterVoter | None) -> str:
     receipt = _new_receipt()
     db.session.add(Ballot(id=secrets.token_hex(16), measure_id=measure.id, receipt=receipt, content=content,
-                          weight=entry.weight, area=entry.area,
-                          voter_id=None if measure.secret else entry.user_id))
+                          weight=weight, area=area, voter_id=None if measure.secret else voter_id,
+                          register_voter_id=None if measure.secret or place is None else place.id))
+    return receipt
+
+
+def enter_place_ballot(*, actor: User, community: Community, measure_id: int, register_voter_id: int,
+                       content: dict) -> str:
+    """Staff enter the paper ballot sheet of a place on a register roll (a unit, an owner's units,
+    the developer's units), whether or not anyone of it has an account. The audit log records
+    who entered it for which units, never what it says; nobody of the place can vote online
+    afterwards, and a sheet for a place that already voted is refused."""
+    require(actor, community, "votes.paper")
+    measure = _lock_open_measure(community, measure_id)
+    place = db.session.scalar(select(RegisterVoter).where(
+        RegisterVoter.id == register_voter_id, RegisterVoter.measure_id == measure.id).with_for_update())
+    if place is None:
+        raise NotFound(_l("That unit is not on the roll of this vote."))
+    holders = list(db.session.scalars(select(Eligibility.user_id).where(
+        Eligibility.register_voter_id == place.id)))
+    if holders and db.session.scalar(select(Proxy.id).where(
+            Proxy.measure_id == measure.id, Proxy.grantor_id.in_(holders), Proxy.status == ProxyStatus.ACTIVE)):
+        raise InvalidTransition(_l("An owner of these units has authorised a proxy for this vote; the proxy votes "
+                                   "for them, or the owner revokes the proxy first."))
+    clean = _clean_content(measure, content)
+    _claim_place(measure, place, channel=Channel.PAPER, voter_id=None, cast_by=actor)
+    receipt = _add_ballot(measure, clean, weight=place.weight, area=place.area, voter_id=None, place=place)
+    record(actor=actor, action="vote.paper_entered", community=community, measure_id=measure.id, units=place.units)
+    db.session.commit()
+    _announce_turnout(measure)
     return receipt
 
 
@@ -627,8 +899,7 @@ def cast_ballot(*, actor: User, community: Community, measure_id: int, content: 
         if proxy is None:
             raise PermissionDenied(_l("You do not hold a proxy from that person for this vote."))
         channel = Channel.PROXY
-    if has_voted(measure, entry.user_id):
-        raise Conflict(_l("A ballot has already been cast for this voter. Each voter has one ballot."))
+    _refuse_second_ballot(measure, entry)
     receipt = _store(measure, entry, _clean_content(measure, content), channel=channel, cast_by=actor)
     db.session.commit()
     _announce_turnout(measure)
@@ -645,8 +916,7 @@ def enter_paper_ballot(*, actor: User, community: Community, measure_id: int, vo
     if active_proxy_from(measure, voter.id) is not None:
         raise InvalidTransition(_l("This member has authorised a proxy for this vote; the proxy votes for them, "
                                    "or the member revokes the proxy first."))
-    if has_voted(measure, voter.id):
-        raise Conflict(_l("A ballot has already been cast for this voter. Each voter has one ballot."))
+    _refuse_second_ballot(measure, entry)
     receipt = _store(measure, entry, _clean_content(measure, content), channel=Channel.PAPER, cast_by=actor)
     record(actor=actor, action="vote.paper_entered", community=community, subject=voter, measure_id=measure.id)
     db.session.commit()
@@ -825,6 +1095,12 @@ def check_ballot(measure: Measure, content: dict) -> dict:
 
 def board_export(measure: Measure) -> dict:
     """Everything a recount needs, as published after close: rules, roll size, every ballot."""
+    if on_register(measure):
+        figures = _register_roll_figures(measure)
+        roll_part = {"count": figures["roll_count"], "weight": str(figures["roll_weight"]),
+                     "area": str(figures["roll_area"]), "absent_areas": [str(a) for a in figures["absent_areas"]],
+                     "present": figures["present"], "register": figures["register"]}
+        return _export(measure, roll_part)
     roll = db.session.execute(
         select(func.count(Eligibility.id), func.coalesce(func.sum(Eligibility.weight), 0),
                func.coalesce(func.sum(Eligibility.area), 0)).where(Eligibility.measure_id == measure.id)).one()
@@ -833,6 +1109,11 @@ def board_export(measure: Measure) -> dict:
             Eligibility.measure_id == measure.id,
             ~Eligibility.user_id.in_(select(Participation.voter_id).where(Participation.measure_id == measure.id)))
         .order_by(Eligibility.area))]
+    return _export(measure, {"count": roll[0], "weight": str(Decimal(roll[1])), "area": str(Decimal(roll[2])),
+                             "absent_areas": absent})
+
+
+def _export(measure: Measure, roll: dict) -> dict:
     return {
         "measure": {
             "id": measure.id, "question": measure.question, "kind": measure.kind, "preset": measure.preset,
@@ -841,8 +1122,7 @@ def board_export(measure: Measure) -> dict:
             "secret": measure.secret, "options": [{"key": o.key, "label": o.label} for o in measure.options],
             "frozen_text_sha256": measure.frozen_text_sha256,
         },
-        "roll": {"count": roll[0], "weight": str(Decimal(roll[1])), "area": str(Decimal(roll[2])),
-                 "absent_areas": absent},
+        "roll": roll,
         "ballots": [
             {"receipt": b.receipt, "content": b.content, "weight": str(b.weight), "area": str(b.area),
              **({} if measure.secret else {"voter": b.voter.display_name if b.voter else None})}
@@ -862,4 +1142,5 @@ def recount(export: dict) -> dict:
                       for b in export["ballots"]), key=lambda b: b.id)
     return count_measure(rules, roll_count=export["roll"]["count"], roll_weight=Decimal(export["roll"]["weight"]),
                          roll_area=Decimal(export["roll"]["area"]), ballots=ballots,
-                         absent_areas=[Decimal(a) for a in export["roll"]["absent_areas"]])
+                         absent_areas=[Decimal(a) for a in export["roll"]["absent_areas"]],
+                         present=export["roll"].get("present"), register=export["roll"].get("register"))

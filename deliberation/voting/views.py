@@ -46,7 +46,14 @@ def voting_helpers():
         "outcome_labels": labels.OUTCOME_LABELS,
         "channel_labels": labels.CHANNEL_LABELS,
         "percent_of": _percent_of,
+        "m2": square_metres,
     }
+
+
+def square_metres(value) -> str:
+    """A floor area as people write it: 11,418 or 8,702.5 (no trailing zeros)."""
+    area = Decimal(str(value or 0)).normalize()
+    return f"{area:,f}" if area == area.to_integral_value() else f"{area:,}"
 
 
 def _percent_of(part, whole) -> float:
@@ -181,13 +188,14 @@ def ballot_from(measure, values) -> dict:
 def _voter_context(community, measure, viewer) -> dict:
     """What this viewer may do on this measure (never broadcast)."""
     if viewer is None:
-        return {"entry": None, "voted": False, "my_proxy": None, "held": []}
+        return {"entry": None, "voted": False, "my_proxy": None, "held": [], "place_vote": None}
     held = services.proxies_held(measure, viewer.id) if measure.status == MeasureStatus.OPEN else []
     return {
         "entry": services.roll_entry(measure, viewer.id),
         "voted": services.has_voted(measure, viewer.id),
         "my_proxy": services.active_proxy_from(measure, viewer.id),
         "held": [(p, services.has_voted(measure, p.grantor_id)) for p in held],
+        "place_vote": services.place_vote_of(measure, viewer.id) if services.on_register(measure) else None,
     }
 
 
@@ -272,7 +280,10 @@ def revoke_proxy(slug: str, proxy_id: int):
 
 def _roll_members(measure, *, not_voted: bool):
     query = db.select(Eligibility).where(Eligibility.measure_id == measure.id)
-    if not_voted:
+    if not_voted and services.on_register(measure):  # a place votes once, whoever cast it
+        query = query.where(Eligibility.register_voter_id.in_(
+            [p.id for p in services.places_waiting(measure)]))
+    elif not_voted:
         query = query.where(~Eligibility.user_id.in_(
             db.select(Participation.voter_id).where(Participation.measure_id == measure.id)))
     entries = list(db.session.scalars(query))
@@ -290,8 +301,10 @@ def paper(slug: str, measure_id: int):
     proxy_form = PaperProxyForm(prefix="proxy")
     proxy_form.grantor_id.choices = [SelectChoice(e.user_id, e.user.display_name) for e in waiting]
     proxy_form.delegate_id.choices = [SelectChoice(u.id, u.display_name) for u in verified_members(community)]
+    places = services.places_waiting(measure) if services.on_register(measure) else []
     context = {"community": community, "measure": measure, "item": measure.item, "waiting": waiting,
-               "proxy_form": proxy_form, "values": request.form}
+               "proxy_form": proxy_form, "values": request.form, "places": places,
+               "on_register": services.on_register(measure)}
     if request.method == "POST" and request.form.get("what") == "proxy":
         granted = submit_form(proxy_form, lambda: services.grant_proxy(
             actor=current_user, community=community, measure_id=measure.id,
@@ -300,6 +313,24 @@ def paper(slug: str, measure_id: int):
             flash(_("The paper proxy is recorded."), "success")
             return redirect(url_for("voting.paper", slug=slug, measure_id=measure.id), 303)
         return render("voting/paper.html", status_code=status_for(proxy_form), **context)
+    if request.method == "POST" and services.on_register(measure):
+        place_id = request.form.get("place_id", type=int)
+        place = next((p for p in places if p.id == place_id), None)
+        try:
+            if place is None:
+                raise ValidationError(_("Please choose the units whose paper ballot sheet this is."),
+                                      field="place_id")
+            content = services.check_ballot(measure, ballot_from(measure, request.form))
+            if request.form.get("confirm") != "1":
+                return render("voting/paper_confirm.html", content=content, place=place, **context)
+            receipt = services.enter_place_ballot(actor=current_user, community=community, measure_id=measure.id,
+                                                  register_voter_id=place.id, content=content)
+        except DomainError as err:
+            if err.status_code in (403, 404):
+                raise
+            return render("voting/paper.html", error=str(err.message), status_code=err.status_code, **context)
+        return render("voting/receipt.html", community=community, measure=measure, receipt=receipt,
+                      content=content, paper_for_units=place.units)
     if request.method == "POST":
         voter_id = request.form.get("voter_id", type=int)
         voter = next((e.user for e in waiting if e.user_id == voter_id), None)
@@ -355,6 +386,8 @@ def results(slug: str, measure_id: int):
     return render("voting/results.html", community=community, measure=measure, item=measure.item,
                   turnout=services.turnout(measure), result=services.current_result(measure),
                   roll_call=services.roll_call(measure) if measure.status == MeasureStatus.CLOSED else [],
+                  register_roll_call=services.register_roll_call(measure)
+                  if measure.status == MeasureStatus.CLOSED else [],
                   last_event_id=last_event_id())
 
 
