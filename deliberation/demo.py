@@ -474,7 +474,7 @@ def _demo_past_meeting(community: Community, people: dict[str, User], at):
     with travel_to(start - timedelta(minutes=10)):
         for who in room:
             meetings.check_in_with_code(actor=who, community=community, meeting_id=meeting.id,
-                                        token=meeting.checkin_token)
+                                        token=meetings.checkin_code(meeting))  # issue 18: rotating code
         meetings.check_in_member(actor=staff, community=community, meeting_id=meeting.id,
                                  user_id=people["grandma"].id)
     with travel_to(start):
