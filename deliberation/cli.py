@@ -80,17 +80,26 @@ def register_cli(app: Flask) -> None:
     @records_cli.command("verify")
     @click.option("--community", "slug", default=None, help="Check one community only (its address, e.g. yangguang).")
     def verify_command(slug: str | None) -> None:
-        """Recompute every community's hash chain; exit 1 naming the first broken record."""
+        """Recompute every community's hash chain and recount every closed measure's board against its
+        record; exit 1 naming the first broken record and every measure that disagrees."""
         from .communities.services import get_community, list_communities
         from .records.labels import BREAK_REASONS
         from .records.services import verify
+        from .voting import services as voting_services
 
         with current_app.test_request_context("/"):
             broken = False
             for community in [get_community(slug)] if slug else list_communities():
                 result = verify(community)
+                disagreements = voting_services.result_disagreements(community)
+                for measure_id, what in disagreements:
+                    click.echo(f"{community.slug}: measure {measure_id}: {what}", err=True)
                 if result.ok:
-                    click.echo(f"{community.slug}: intact, {result.check.count} record(s), head {result.check.head}")
+                    if not disagreements:
+                        click.echo(f"{community.slug}: intact, {result.check.count} record(s), "
+                                   f"head {result.check.head}")
+                    else:
+                        broken = True
                     continue
                 broken = True
                 found = result.check.first_break

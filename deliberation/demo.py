@@ -204,6 +204,15 @@ def _demo_agenda(community: Community, people: dict[str, User]) -> None:
                             body="从消防角度看，车位与消防通道之间要留出至少 4 米。", stance="neutral")
     discussion.post_comment(actor=people["resident@example.com"], community=community, item_id=parking.id,
                             body="I support this, as long as the night lighting is improved too.", stance="for")
+    # --- issue 18: moderation — one comment flagged by a neighbour and hidden by staff with a reason.
+    rude = discussion.post_comment(actor=people["13800000013"], community=community, item_id=parking.id,
+                                   body="3 栋那几家天天乱停车，门牌号我都记下了，谁再停就把他家电话贴出来！",
+                                   stance="against")
+    discussion.flag_comment(actor=people["13800000012"], community=community, comment_id=rude.id,
+                            reason="要公开别人的电话号码")
+    discussion.hide_comment(actor=people["13800000002"], community=community, comment_id=rude.id,
+                            reason="涉及他人隐私（电话号码），请就事论事。")
+    # --- end issue 18
     _demo_reviews(community, people, parking)
 
 
@@ -550,7 +559,7 @@ def _demo_past_meeting(community: Community, people: dict[str, User], at):
     with travel_to(start - timedelta(minutes=10)):
         for who in room:
             meetings.check_in_with_code(actor=who, community=community, meeting_id=meeting.id,
-                                        token=meeting.checkin_token)
+                                        token=meetings.checkin_code(meeting))  # issue 18: rotating code
         meetings.check_in_member(actor=staff, community=community, meeting_id=meeting.id,
                                  user_id=people["grandma"].id)
     with travel_to(start):

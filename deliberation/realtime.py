@@ -99,6 +99,28 @@ def announce(
     return [event.id for event in events]
 
 
+def restate(room: str, renders: dict[str, Callable[[], str]], *, key: str, value: object) -> int:
+    """Re-render the stored events of ``room`` named in ``renders`` whose data has ``key`` =
+    ``value``, so a later replay carries the current public state (a hidden comment's
+    ``comment.posted`` must not replay its text). Part of the caller's transaction; returns how
+    many events were rewritten."""
+    stored = db.session.scalars(
+        select(LiveEvent).where(LiveEvent.room.in_([f"{room}|{locale}" for locale in LANGUAGES]),
+                                LiveEvent.name.in_(list(renders)))
+    ).all()
+    scope = nullcontext() if has_request_context() else current_app.test_request_context("/")
+    changed = 0
+    with scope:
+        for event in stored:
+            if (event.payload or {}).get("data", {}).get(key) != value or "html" not in event.payload:
+                continue
+            with force_locale(event.room.rpartition("|")[2]):
+                # A new dict: the JSON column notices assignment, not mutation.
+                event.payload = {**event.payload, "html": renders[event.name]()}
+            changed += 1
+    return changed
+
+
 def _prune() -> None:
     db.session.execute(delete(LiveEvent).where(LiveEvent.created_at < utcnow() - KEEP_EVENTS))
     db.session.commit()

@@ -289,6 +289,11 @@ def test_flask_demo_loads_once_and_only_into_an_empty_database(app, runner):
     assert Role.LEGAL in roles_of(people["13800000005"], sunshine)
     assert Role.OWNER in roles_of(people["13800000010"], sunshine)
     assert roles_of(people["13800000013"], sunshine) == {Role.RESIDENT}
+    from deliberation.discussion.models import Comment, CommentState
+    from deliberation.extensions import db as _db
+
+    hidden = _db.session.scalars(select(Comment).where(Comment.state == CommentState.HIDDEN)).all()
+    assert len(hidden) == 1 and "隐私" in hidden[0].hidden_reason  # the demo shows moderation
 
 
 def accounts_find(contact):

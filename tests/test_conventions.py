@@ -710,7 +710,8 @@ def test_votes_prepared_for_a_meeting_open_one_by_one_from_the_chair_console(hal
     meetings.start_meeting(actor=chair, community=community, meeting_id=meeting.id)
     meetings.take_item(actor=chair, community=community, meeting_id=meeting.id)
     for r in residents[:3]:
-        meetings.check_in_with_code(actor=r, community=community, meeting_id=meeting.id, token=meeting.checkin_token)
+        meetings.check_in_with_code(actor=r, community=community, meeting_id=meeting.id,
+                                    token=meetings.checkin_code(meeting))
     with pytest.raises(InvalidTransition):  # the final vote waits for the amendment vote
         meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=final.id)
     meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=amendment_vote.id)

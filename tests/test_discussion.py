@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from deliberation.communities.models import Role
 from deliberation.discussion import services as discussion
-from deliberation.discussion.models import Comment, CommentRevision
+from deliberation.discussion.models import Comment, CommentFlag, CommentRevision
 from deliberation.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from deliberation.notifications.models import Notification
-from tests.factories import make_community, make_item, make_member
+from tests.factories import count_rows, make_community, make_item, make_member
 
 
 @pytest.fixture
@@ -208,3 +208,58 @@ def test_comment_ids_from_another_community(thread, client, auth):
         discussion.hide_comment(actor=staff, community=other, comment_id=comment.id, reason="x")
     auth.login(staff)
     assert client.post(f"/c/{other.slug}/comments/{comment.id}/restore").status_code == 404
+
+
+def test_hidden_and_removed_text_reaches_only_staff_and_the_author(thread, client, auth):
+    community, item = thread
+    author, neighbour = make_member(community), make_member(community)
+    staff = make_member(community, Role.STAFF)
+    other = make_community()
+    other_admin = make_member(other, Role.ADMIN)
+    hidden = discussion.post_comment(actor=author, community=community, item_id=item.id, body="隐藏的骂人话")
+    removed = discussion.post_comment(actor=author, community=community, item_id=item.id, body="删掉的私事")
+    discussion.hide_comment(actor=staff, community=community, comment_id=hidden.id, reason="人身攻击")
+    discussion.remove_comment(actor=author, community=community, comment_id=removed.id)
+    base = f"/c/{community.slug}/comments"
+    for someone in (neighbour, other_admin):
+        auth.login(someone)
+        for comment, text in ((hidden, "隐藏的骂人话"), (removed, "删掉的私事")):
+            for page in ("flag", "hide", "actions"):
+                response = client.get(f"{base}/{comment.id}/{page}")
+                assert response.status_code in (200, 403), page
+                assert text not in response.get_data(as_text=True), (someone, page)
+        # Flagging a comment nobody sees any more is refused, not stored.
+        refused = client.post(f"{base}/{hidden.id}/flag", data={"reason": "x"})
+        assert refused.status_code in (400, 403) and "隐藏的骂人话" not in refused.get_data(as_text=True)
+        assert count_rows(CommentFlag) == 0
+        assert "隐藏的骂人话" not in client.get(f"/c/{community.slug}/items/{item.id}").get_data(as_text=True)
+        auth.logout()
+    assert client.get(f"{base}/{hidden.id}/hide").status_code in (302, 401)  # anonymous: log in first
+    auth.login(staff)
+    assert "隐藏的骂人话" in client.get(f"{base}/{hidden.id}/hide").get_data(as_text=True)
+    auth.logout()
+    auth.login(author)
+    assert "删掉的私事" in client.get(f"{base}/{removed.id}/flag").get_data(as_text=True)  # their own words
+
+
+def test_a_replay_does_not_bring_back_hidden_or_edited_text(thread, app):
+    from deliberation.extensions import socketio
+
+    community, item = thread
+    author, staff = make_member(community), make_member(community, Role.STAFF)
+    hidden = discussion.post_comment(actor=author, community=community, item_id=item.id, body="原来的骂人话")
+    edited = discussion.post_comment(actor=author, community=community, item_id=item.id, body="初稿的错字")
+    discussion.edit_comment(actor=author, community=community, comment_id=edited.id, body="改好的话")
+    discussion.hide_comment(actor=staff, community=community, comment_id=hidden.id, reason="人身攻击")
+    for locale in ("zh_CN", "en"):
+        anonymous = socketio.test_client(app)
+        answer = anonymous.emit("join", {"room": f"item:{item.id}", "locale": locale, "last_id": 0}, callback=True)
+        assert answer["ok"] and answer["replayed"] > 0
+        replayed = " ".join(str(e["args"][0].get("html", "")) for e in anonymous.get_received())
+        assert "原来的骂人话" not in replayed and "初稿的错字" not in replayed
+        assert "人身攻击" in replayed and "改好的话" in replayed
+        anonymous.disconnect()
+    discussion.restore_comment(actor=staff, community=community, comment_id=hidden.id)
+    anonymous = socketio.test_client(app)
+    anonymous.emit("join", {"room": f"item:{item.id}", "locale": "zh_CN", "last_id": 0}, callback=True)
+    assert "原来的骂人话" in " ".join(str(e["args"][0].get("html", "")) for e in anonymous.get_received())

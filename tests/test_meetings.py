@@ -21,7 +21,7 @@ from deliberation.notifications.models import Notification
 from deliberation.records import services as records
 from deliberation.timeutil import travel_to, utcnow
 from deliberation.voting import services as voting
-from tests.factories import admin_of, make_community, make_item, make_measure, make_member, race
+from tests.factories import admin_of, audit_entries, make_community, make_item, make_measure, make_member, race
 
 YES = {"choice": "yes"}
 
@@ -42,7 +42,7 @@ def _accepted_item(community, title="东门夜间共享停车"):
 
 
 def _draft(**changes) -> meetings.MeetingDraft:
-    start = utcnow() + timedelta(days=1)
+    start = utcnow() + timedelta(minutes=30)  # check-in by code opens an hour before
     values = {"title": "居民议事会", "mode": "hybrid", "place": "活动中心", "starts_at": start,
               "ends_at": start + timedelta(hours=2), "speaking_minutes": 3}
     return meetings.MeetingDraft(**{**values, **changes})
@@ -256,9 +256,9 @@ def test_check_in_by_code_by_staff_and_online(hall):
     with pytest.raises(ValidationError):
         meetings.check_in_with_code(actor=residents[0], community=community, meeting_id=meeting.id, token="guess")
     meetings.check_in_with_code(actor=residents[0], community=community, meeting_id=meeting.id,
-                                token=meeting.checkin_token)
+                                token=meetings.checkin_code(meeting))
     meetings.check_in_with_code(actor=residents[0], community=community, meeting_id=meeting.id,
-                                token=meeting.checkin_token)
+                                token=meetings.checkin_code(meeting))
     with pytest.raises(PermissionDenied):
         meetings.check_in_member(actor=residents[1], community=community, meeting_id=meeting.id,
                                  user_id=residents[2].id)
@@ -273,7 +273,7 @@ def test_check_in_by_code_by_staff_and_online(hall):
     assert meetings.present(meeting) == meetings.Present(room=2, online=1)
     # someone following online arrives and scans the code: counted once, in the room
     meetings.check_in_with_code(actor=residents[1], community=community, meeting_id=meeting.id,
-                                token=meeting.checkin_token)
+                                token=meetings.checkin_code(meeting))
     assert meetings.present(meeting) == meetings.Present(room=3, online=0)
     meetings.undo_check_in(actor=staff, community=community, meeting_id=meeting.id, user_id=residents[2].id)
     assert meetings.present(meeting).room == 2
@@ -291,7 +291,7 @@ def test_concurrent_check_ins_count_a_person_once(make_app):
         chair = make_member(community, Role.CHAIR)
         resident = make_member(community)
         meeting = _meeting(community, chair)
-        ids = (community.id, meeting.id, resident.id, meeting.checkin_token)
+        ids = (community.id, meeting.id, resident.id, meetings.checkin_code(meeting))
         db.session.remove()
     barrier = threading.Barrier(12)
     errors = []
@@ -322,19 +322,123 @@ def test_concurrent_check_ins_count_a_person_once(make_app):
         assert db.session.scalar(select(func.count(CheckIn.id)).where(CheckIn.meeting_id == ids[1])) == 1
 
 
-def test_the_check_in_link_logs_in_first_then_checks_in(hall, client):
+def test_the_check_in_link_logs_in_then_asks_before_checking_in(hall, client):
     community, chair, _, residents = hall
     meeting = _meeting(community, chair)
-    url = f"/c/{community.slug}/meetings/{meeting.id}/checkin/{meeting.checkin_token}"
+    url = f"/c/{community.slug}/meetings/{meeting.id}/checkin/{meetings.checkin_code(meeting)}"
     first = client.get(url)
     assert first.status_code in (302, 303) and "/login" in first.headers["Location"]
     _login(client, residents[0])
-    answer = client.get(url)
+    confirm = client.get(url)  # a GET changes nothing: a confirmation page with a POST button
+    assert confirm.status_code == 200 and f'action="{url}"' in confirm.get_data(as_text=True)
+    assert meetings.check_in_of(meeting, residents[0]) is None
+    answer = client.post(url)
     assert answer.status_code == 303 and answer.headers["Location"].endswith(f"/meetings/{meeting.id}#live")
     assert meetings.check_in_of(meeting, residents[0]).presence == "room"
-    wrong = client.get(f"/c/{community.slug}/meetings/{meeting.id}/checkin/nope", follow_redirects=True,
-                       headers={"Accept-Language": "en"})
+    wrong = client.post(f"/c/{community.slug}/meetings/{meeting.id}/checkin/nope", follow_redirects=True,
+                        headers={"Accept-Language": "en"})
     assert "not valid" in wrong.get_data(as_text=True)
+
+
+def test_the_check_in_code_rotates_with_a_short_grace_and_only_while_open(hall, monkeypatch):
+    community, chair, staff, residents = hall
+    meeting = _meeting(community, chair)
+    now = utcnow()
+    old_code = meetings.checkin_code(meeting, now - timedelta(seconds=meetings.CHECKIN_PERIOD))
+    stale_code = meetings.checkin_code(meeting, now - timedelta(seconds=2 * meetings.CHECKIN_PERIOD))
+    assert len({old_code, stale_code, meetings.checkin_code(meeting, now)}) == 3  # a new code every minute
+    with pytest.raises(ValidationError):  # two minutes old: scan again
+        meetings.check_in_with_code(actor=residents[0], community=community, meeting_id=meeting.id, token=stale_code)
+    with pytest.raises(ValidationError):  # the meeting's stored token is not a code
+        meetings.check_in_with_code(actor=residents[0], community=community, meeting_id=meeting.id,
+                                    token=meeting.checkin_token)
+    # The code shown a moment ago still works (someone scanned as it changed).
+    meetings.check_in_with_code(actor=residents[0], community=community, meeting_id=meeting.id, token=old_code)
+    # A meeting days ahead, or one that has ended: no code, and none accepted.
+    later = _meeting(community, chair, starts_at=now + timedelta(days=2), ends_at=now + timedelta(days=2, hours=2))
+    assert meetings.checkin_code(later) is None
+    code_then = meetings.checkin_code(later, later.starts_at - timedelta(minutes=10))
+    with pytest.raises(InvalidTransition):
+        meetings.check_in_with_code(actor=residents[1], community=community, meeting_id=later.id, token=code_then)
+    meetings.start_meeting(actor=chair, community=community, meeting_id=meeting.id)
+    code = meetings.checkin_code(meeting)
+    meetings.end_meeting(actor=chair, community=community, meeting_id=meeting.id)
+    with pytest.raises(InvalidTransition):
+        meetings.check_in_with_code(actor=residents[1], community=community, meeting_id=meeting.id, token=code)
+    assert meetings.check_in_of(meeting, residents[1]) is None
+
+
+def test_the_projector_opens_only_by_the_chairs_link_or_a_staff_login(hall, client):
+    community, chair, staff, residents = hall
+    meeting = _meeting(community, chair)
+    base = f"/c/{community.slug}/meetings/{meeting.id}"
+    assert client.get(f"{base}/projector").status_code in (302, 303)  # anonymous: log in first
+    assert client.get(f"{base}/projector/code").status_code == 403
+    assert client.get(f"{base}/screen/guessed").status_code == 404
+    _login(client, residents[0])
+    assert client.get(f"{base}/projector").status_code == 403
+    assert client.get(f"{base}/projector/code").status_code == 403
+    client.post("/logout")
+    meetings.issue_projector_link(actor=chair, community=community, meeting_id=meeting.id)
+    with pytest.raises(PermissionDenied):
+        meetings.issue_projector_link(actor=residents[0], community=community, meeting_id=meeting.id)
+    screen = client.get(f"{base}/screen/{meeting.projector_token}")
+    assert screen.status_code == 303 and screen.headers["Location"].endswith(f"{base}/projector")
+    page = client.get(f"{base}/projector").get_data(as_text=True)
+    assert "/checkin/" not in page  # the code is fetched apart, never in the page's live state
+    code = client.get(f"{base}/projector/code")
+    assert code.status_code == 200 and "<svg" in code.get_data(as_text=True)
+    assert code.headers["Cache-Control"] == "no-store"
+    meetings.revoke_projector_link(actor=chair, community=community, meeting_id=meeting.id)
+    assert client.get(f"{base}/projector").status_code == 403  # the browser's remembered link is dead
+    assert client.get(f"{base}/projector/code").status_code == 403
+    _login(client, staff)
+    assert client.get(f"{base}/projector/code").status_code == 200
+    actions = [e.action for e in audit_entries(community)]
+    assert "meeting.projector_link_issued" in actions and "meeting.projector_link_revoked" in actions
+
+
+def test_no_stored_meeting_event_carries_a_check_in_link(hall, app):
+    from deliberation.extensions import socketio
+
+    community, chair, staff, residents = hall
+    meeting = _meeting(community, chair, start=True)
+    meetings.check_in_member(actor=staff, community=community, meeting_id=meeting.id, user_id=residents[0].id)
+    meetings.add_speaker(actor=chair, community=community, meeting_id=meeting.id, name="物业经理")
+    anonymous = socketio.test_client(app)
+    answer = anonymous.emit("join", {"room": f"meeting:{meeting.id}", "locale": "zh_CN", "last_id": 0}, callback=True)
+    assert answer["ok"] and answer["replayed"] > 0
+    replayed = " ".join(str(e["args"][0]) for e in anonymous.get_received())
+    assert "/checkin/" not in replayed and meetings.checkin_code(meeting) not in replayed
+    assert meeting.checkin_token not in replayed
+
+
+def test_online_presence_is_refused_in_person_and_the_chair_removes_a_wrong_check_in(hall, client):
+    community, chair, staff, residents = hall
+    meeting = _meeting(community, chair, mode="in_person", start=True)
+    with pytest.raises(InvalidTransition):
+        meetings.join_online(actor=residents[0], community=community, meeting_id=meeting.id)
+    _login(client, residents[0])
+    client.post(f"/c/{community.slug}/meetings/{meeting.id}/me", data={"what": "online"})
+    assert meetings.check_in_of(meeting, residents[0]) is None
+    client.post("/logout")
+    meetings.check_in_with_code(actor=residents[0], community=community, meeting_id=meeting.id,
+                                token=meetings.checkin_code(meeting))
+    meetings.check_in_member(actor=staff, community=community, meeting_id=meeting.id, user_id=residents[1].id)
+    _login(client, chair)
+    console = client.get(f"/c/{community.slug}/meetings/{meeting.id}/console", headers={"Accept-Language": "en"})
+    html = console.get_data(as_text=True)
+    assert "scanned the code" in html and "ticked off by staff" in html
+    removed = client.post(f"/c/{community.slug}/meetings/{meeting.id}/console",
+                          data={"action": "remove_check_in", "user_id": residents[0].id})
+    assert removed.status_code == 303 and meetings.check_in_of(meeting, residents[0]) is None
+    entry = [e for e in audit_entries(community) if e.action == "meeting.check_in_undone"][-1]
+    assert entry.actor_id == chair.id and entry.subject_id == residents[0].id
+    # Someone else's id from another community is refused, not removed.
+    stranger = make_member(make_community())
+    refused = client.post(f"/c/{community.slug}/meetings/{meeting.id}/console",
+                          data={"action": "remove_check_in", "user_id": stranger.id})
+    assert refused.status_code in (303, 404) and meetings.check_in_of(meeting, residents[1]) is not None
 
 
 # ---------------------------------------------------------------- votes and notes in the meeting
@@ -349,7 +453,7 @@ def test_a_vote_opened_in_the_meeting_has_those_present_as_its_roll(hall):
     meetings.start_meeting(actor=chair, community=community, meeting_id=meeting.id)
     meetings.take_item(actor=chair, community=community, meeting_id=meeting.id)
     for r in residents[:2]:
-        meetings.check_in_with_code(actor=r, community=community, meeting_id=meeting.id, token=meeting.checkin_token)
+        meetings.check_in_with_code(actor=r, community=community, meeting_id=meeting.id, token=meetings.checkin_code(meeting))
     meetings.join_online(actor=residents[2], community=community, meeting_id=meeting.id)
     with pytest.raises(NotFound):  # not a measure of the current item
         meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=elsewhere.id)
@@ -376,7 +480,7 @@ def test_a_show_of_hands_counts_against_those_present(hall):
     meetings.start_meeting(actor=chair, community=community, meeting_id=meeting.id)
     meetings.take_item(actor=chair, community=community, meeting_id=meeting.id)
     for r in residents:
-        meetings.check_in_with_code(actor=r, community=community, meeting_id=meeting.id, token=meeting.checkin_token)
+        meetings.check_in_with_code(actor=r, community=community, meeting_id=meeting.id, token=meetings.checkin_code(meeting))
     meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=measure.id)
     with pytest.raises(ValidationError):  # five hands, four present
         meetings.record_hands(actor=chair, community=community, meeting_id=meeting.id, measure_id=measure.id,
@@ -488,11 +592,11 @@ def test_meeting_pages_render_in_both_languages(hall, client):
     meetings.call_next(actor=chair, community=community, meeting_id=meeting.id)
     base = f"/c/{community.slug}/meetings"
     for lang in ("zh-CN", "en"):
-        for path in ("", f"/{meeting.id}", f"/{meeting.id}/projector", f"/{meeting.id}/minutes"):
+        for path in ("", f"/{meeting.id}", f"/{meeting.id}/minutes"):
             assert client.get(base + path, headers={"Accept-Language": lang}).status_code == 200, path
+    _login(client, staff)
     projector = client.get(f"{base}/{meeting.id}/projector").get_data(as_text=True)
     assert "物业经理" in projector and "<form" not in projector  # no controls on the projector
-    _login(client, staff)
     for path in (f"/{meeting.id}/console", f"/{meeting.id}/attendance", "/new", f"/{meeting.id}/edit"):
         assert client.get(base + path).status_code == 200, path
     roster = client.post(f"{base}/{meeting.id}/attendance", data={"user_id": residents[3].id, "what": "in"},
@@ -557,7 +661,7 @@ def test_a_meeting_proxy_votes_for_an_absent_member_on_each_measure(hall):
     meetings.start_meeting(actor=chair, community=community, meeting_id=meeting.id)
     meetings.take_item(actor=chair, community=community, meeting_id=meeting.id)
     meetings.check_in_with_code(actor=delegate, community=community, meeting_id=meeting.id,
-                                token=meeting.checkin_token)
+                                token=meetings.checkin_code(meeting))
     for measure in (first, second):
         meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=measure.id)
         assert voting.turnout(measure).eligible == 2  # the delegate, and the member they carry
@@ -682,7 +786,7 @@ def test_opening_and_closing_a_vote_in_the_meeting_reach_the_projector(hall, soc
     meeting = _meeting(community, chair, items=1, start=True)
     measure = make_measure(community, item=meeting.agenda[0].item, chair=chair, open_now=False)
     meetings.check_in_with_code(actor=residents[0], community=community, meeting_id=meeting.id,
-                                token=meeting.checkin_token)
+                                token=meetings.checkin_code(meeting))
     sc = socket_client()
     sc.emit("join", {"room": f"meeting:{meeting.id}", "locale": "en", "last_id": realtime.last_event_id()},
             callback=True)

@@ -713,3 +713,79 @@ def test_a_backup_taken_under_write_load_restores_an_intact_chain(make_app, tmp_
         assert 5 <= count <= len(measures)
         closed_in_backup = db.session.scalar(select(func.count(Measure.id)).where(Measure.status == "closed"))
         assert closed_in_backup == count  # every closed vote in the copy has its resolution
+
+
+# ---------------------------------------------------------------- the record covers the result (issue 18)
+
+
+def _drop_ballot_triggers(db):
+    """An attacker with the database's password removes the append-only triggers first."""
+    for table in ("ballots", "participations"):
+        for statement in drop_statements(table, db.engine.dialect.name):
+            db.session.execute(text(statement))
+    db.session.commit()
+
+
+def test_the_database_refuses_to_change_a_closed_measures_result(hall):
+    from deliberation.extensions import db
+
+    community, chair, staff, residents = hall
+    resolution = _decide(community, chair, residents)
+    passed = db.session.get(Measure, resolution.measure_id).result
+    for statement in ("UPDATE measures SET result = NULL", "UPDATE measures SET status = 'open'",
+                      "UPDATE measures SET result = '{\"outcome\": \"rejected\"}'"):
+        with pytest.raises(DBAPIError):
+            db.session.execute(text(statement))
+            db.session.commit()
+        db.session.rollback()
+    assert db.session.get(Measure, resolution.measure_id).result == passed
+    # An open measure's other columns still change as usual (its closing time, say).
+    open_one = make_measure(community, chair=chair)
+    db.session.execute(text("UPDATE measures SET question = 'x' WHERE id = :id"), {"id": open_one.id})
+    db.session.commit()
+
+
+def test_results_page_and_board_follow_the_record_and_say_when_they_disagree(hall, client, runner):
+    from deliberation.extensions import db
+
+    community, chair, staff, residents = hall
+    resolution = _decide(community, chair, residents, choices=("no", "no", "yes"))
+    measure = db.session.get(Measure, resolution.measure_id)
+    assert voting.checked_result(measure).ok
+    assert runner.invoke(args=["records", "verify"]).exit_code == 0
+    # The stored result is rewritten to "passed" (the trigger dropped first, as an attacker would).
+    dialect = db.engine.dialect.name
+    if dialect == "sqlite":
+        db.session.execute(text("DROP TRIGGER measures_result_final"))
+    else:
+        db.session.execute(text("DROP TRIGGER measures_result_final ON measures"))
+    forged = {**measure.result, "outcome": "passed"}
+    db.session.execute(text("UPDATE measures SET result = :r WHERE id = :id"),
+                       {"r": json.dumps(forged), "id": measure.id})
+    db.session.commit()
+    db.session.expire_all()
+    page = client.get(f"/c/{community.slug}/measures/{measure.id}/results", headers={"Accept-Language": "en"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Not passed" in html and ">Passed<" not in html
+    assert "differs from the record" in html
+    verified = runner.invoke(args=["records", "verify"])
+    assert verified.exit_code == 1
+    assert f"measure {measure.id}: the stored result differs from the record" in verified.output
+
+
+def test_a_changed_ballot_makes_the_recount_disagree_and_verify_names_it(hall, client, runner):
+    from deliberation.extensions import db
+
+    community, chair, staff, residents = hall
+    resolution = _decide(community, chair, residents, choices=("no", "no", "yes"))
+    measure_id = resolution.measure_id
+    _drop_ballot_triggers(db)
+    db.session.execute(text("UPDATE ballots SET content = :c WHERE measure_id = :m"),
+                       {"c": json.dumps({"choice": "yes"}), "m": measure_id})
+    db.session.commit()
+    db.session.expire_all()
+    verified = runner.invoke(args=["records", "verify"])
+    assert verified.exit_code == 1
+    assert f"measure {measure_id}: recounting the board does not give the recorded result" in verified.output
+    board = client.get(f"/c/{community.slug}/measures/{measure_id}/board", headers={"Accept-Language": "en"})
+    assert "does not give the recorded result" in board.get_data(as_text=True)

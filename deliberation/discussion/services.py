@@ -85,6 +85,21 @@ def can_edit(user: User | None, comment: Comment) -> bool:
     )
 
 
+def may_read_text(viewer: User | None, community: Community, comment: Comment) -> bool:
+    """A hidden or removed comment's text reaches only its author and this community's staff."""
+    if comment.state == CommentState.VISIBLE:
+        return True
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return False
+    return viewer.id == comment.author_id or can(viewer, community, "comments.moderate")
+
+
+def comment_to_moderate(*, actor: User, community: Community, comment_id: int) -> Comment:
+    """The comment a moderator is about to hide: only staff of this community see the form."""
+    require(actor, community, "comments.moderate")
+    return comment_in(community, comment_id)
+
+
 def comment_permissions(viewer: User | None, community: Community) -> dict[str, bool]:
     """What the viewer may do to comments, worked out once per page rather than per comment."""
     return {"post": can(viewer, community, "comments.post"), "moderate": can(viewer, community, "comments.moderate")}
@@ -233,20 +248,31 @@ def post_comment(
     return comment
 
 
-def _announce_comment(community: Community, item: AgendaItem, comment: Comment, *, new: bool) -> None:
-    def fragment() -> str:
-        return render_template("discussion/_comment.html", community=community, item=item, c=comment,
-                               children={}, viewer=None, live=True)
+def _fragment_renders(community: Community, item: AgendaItem, comment: Comment) -> dict:
+    return {
+        "comment.posted": lambda: render_template("discussion/_comment.html", community=community, item=item,
+                                                  c=comment, children={}, viewer=None, live=True),
+        "comment.updated": lambda: render_template("discussion/_comment_body.html", community=community,
+                                                   c=comment),
+    }
 
+
+def _restate_stored(community: Community, comment: Comment) -> None:
+    """Stored events of this comment now show what it shows today: a replay after an edit,
+    removal or hiding must not bring back the earlier text."""
+    item = db.session.get(AgendaItem, comment.item_id)
+    realtime.restate(f"item:{item.id}", _fragment_renders(community, item, comment), key="comment_id",
+                     value=comment.id)
+
+
+def _announce_comment(community: Community, item: AgendaItem, comment: Comment, *, new: bool) -> None:
+    renders = _fragment_renders(community, item, comment)
     if new:
         target = f"#replies-{comment.display_parent_id}" if comment.display_parent_id else f"#comments-{item.id}"
-        realtime.announce(f"item:{item.id}", "comment.posted", render=fragment, target=target, swap="beforeend",
-                          data={"comment_id": comment.id})
+        realtime.announce(f"item:{item.id}", "comment.posted", render=renders["comment.posted"], target=target,
+                          swap="beforeend", data={"comment_id": comment.id})
     else:
-        def body() -> str:
-            return render_template("discussion/_comment_body.html", community=community, c=comment)
-
-        realtime.announce(f"item:{item.id}", "comment.updated", render=body,
+        realtime.announce(f"item:{item.id}", "comment.updated", render=renders["comment.updated"],
                           target=f"#comment-{comment.id}-body", swap="outerHTML",
                           data={"comment_id": comment.id})
     counts = stance_counts(item.id)
@@ -273,6 +299,7 @@ def edit_comment(*, actor: User, community: Community, comment_id: int, body: st
     comment.body = body
     comment.body_html = str(render_comment_body(community, body))
     comment.edited_at = utcnow()
+    _restate_stored(community, comment)
     db.session.commit()
     _announce_comment(community, db.session.get(AgendaItem, comment.item_id), comment, new=False)
     return comment
@@ -287,6 +314,7 @@ def remove_comment(*, actor: User, community: Community, comment_id: int) -> Com
         return comment
     db.session.add(CommentRevision(comment_id=comment.id, body=comment.body))
     comment.state = CommentState.REMOVED
+    _restate_stored(community, comment)
     db.session.commit()
     _announce_comment(community, db.session.get(AgendaItem, comment.item_id), comment, new=False)
     return comment
@@ -297,6 +325,8 @@ def flag_comment(*, actor: User, community: Community, comment_id: int, reason: 
     comment = comment_in(community, comment_id)
     if comment.author_id == actor.id:
         raise InvalidTransition(_l("You cannot flag your own comment."))
+    if comment.state != CommentState.VISIBLE:
+        raise InvalidTransition(_l("This comment is no longer shown; there is nothing to flag."))
     db.session.add(CommentFlag(comment_id=comment.id, user_id=actor.id, reason=(reason or "").strip()[:500]))
     try:
         db.session.flush()
@@ -322,6 +352,7 @@ def hide_comment(*, actor: User, community: Community, comment_id: int, reason: 
 
     record(actor=actor, action="comment.hidden", community=community, subject=comment.author, reason=reason[:500],
            comment=comment.id)
+    _restate_stored(community, comment)
     db.session.commit()
     _announce_comment(community, db.session.get(AgendaItem, comment.item_id), comment, new=False)
     return comment
@@ -338,6 +369,7 @@ def restore_comment(*, actor: User, community: Community, comment_id: int) -> Co
 
 
     record(actor=actor, action="comment.restored", community=community, subject=comment.author, comment=comment.id)
+    _restate_stored(community, comment)
     db.session.commit()
     _announce_comment(community, db.session.get(AgendaItem, comment.item_id), comment, new=False)
     return comment

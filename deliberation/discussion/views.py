@@ -132,14 +132,15 @@ def flag(slug: str, comment_id: int):
     if flagged is not NOT_SUBMITTED:
         flash(_("Thank you. Staff will look at this comment."), "success")
         return redirect(_item_url(slug, comment.item_id, comment.id), 303)
-    return render("discussion/flag.html", community=community, c=comment, form=form, status_code=status_for(form))
+    return render("discussion/flag.html", community=community, c=comment, form=form, status_code=status_for(form),
+                  may_read_text=services.may_read_text(current_user, community, comment))
 
 
 @bp.route("/comments/<int:comment_id>/hide", methods=["GET", "POST"])
 @login_required
 def hide(slug: str, comment_id: int):
     community = get_community(slug)
-    comment = services.comment_in(community, comment_id)
+    comment = services.comment_to_moderate(actor=current_user, community=community, comment_id=comment_id)
     form = HideForm()
     hidden = submit_form(form, lambda: services.hide_comment(actor=current_user, community=community,
                                                         comment_id=comment_id, reason=form.reason.data))

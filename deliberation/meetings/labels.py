@@ -17,3 +17,9 @@ PRESENCE_LABELS = {
     "room": _l("in the room"),
     "online": _l("online"),
 }
+# How someone was counted present.
+CHECK_IN_HOW_LABELS = {
+    "qr": _l("scanned the code"),
+    "staff": _l("ticked off by staff"),
+    "online": _l("joined online"),
+}

@@ -58,6 +58,8 @@ class Meeting(db.Model):
     current_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_agenda.id", use_alter=True))
     # The check-in QR code carries this: knowing it means having seen the projector.
     checkin_token: Mapped[str] = mapped_column(String(32))
+    # The chair's projector link (revocable); None when there is none.
+    projector_token: Mapped[str | None] = mapped_column(String(48))
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     minutes_text: Mapped[str] = mapped_column(Text, default="")

@@ -7,14 +7,18 @@ Every change commits, then ``_announce`` sends the rendered public state to ``me
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import realtime
 from ..accounts.models import User
@@ -50,6 +54,11 @@ PLACE_MAX = 200
 NOTE_MAX = 2000
 NAME_MAX = 60
 MINUTES_MAX = 50_000
+# The check-in code on the projector changes every minute; the one before still works for a
+# minute, for someone who scanned just before it changed. Codes work from an hour before the
+# start until the meeting ends, never from a link someone took home yesterday.
+CHECKIN_PERIOD = 60
+CHECKIN_OPENS = timedelta(hours=1)
 # Items a meeting can take: on the agenda, not yet decided.
 SCHEDULABLE = frozenset({ItemStatus.ACCEPTED, ItemStatus.IN_REVIEW, ItemStatus.SCHEDULED, ItemStatus.VOTING})
 
@@ -132,7 +141,8 @@ def present(meeting: Meeting) -> Present:
 
 
 def check_ins(meeting: Meeting) -> list[CheckIn]:
-    return list(db.session.scalars(select(CheckIn).where(CheckIn.meeting_id == meeting.id).order_by(CheckIn.id)))
+    return list(db.session.scalars(select(CheckIn).where(CheckIn.meeting_id == meeting.id).order_by(CheckIn.id)
+                                   .options(selectinload(CheckIn.user))))
 
 
 def queue(meeting: Meeting) -> tuple[Speaker | None, list[Speaker]]:
@@ -524,11 +534,45 @@ def _checkin_meeting(community: Community, meeting_id: int) -> Meeting:
     return meeting
 
 
+def checkin_open(meeting: Meeting, now: datetime | None = None) -> bool:
+    """Codes on the projector work while the meeting runs and in the hour before its start."""
+    now = now or utcnow()
+    return meeting.status == MeetingStatus.LIVE or (
+        meeting.status == MeetingStatus.SCHEDULED and now >= meeting.starts_at - CHECKIN_OPENS)
+
+
+def _code_of(meeting: Meeting, period: int) -> str:
+    # Keyed with the app's secret as well as the meeting's own token: a copy of the database
+    # alone does not give the codes.
+    key = f"{current_app.config['SECRET_KEY']}:{meeting.checkin_token}".encode()
+    mac = hmac.new(key, f"checkin:{meeting.id}:{period}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(mac[:10]).decode().lower()
+
+
+def _period(now: datetime) -> int:
+    """Which minute-long period a (naive UTC) moment falls in."""
+    return int((now - datetime(1970, 1, 1)).total_seconds()) // CHECKIN_PERIOD
+
+
+def checkin_code(meeting: Meeting, now: datetime | None = None) -> str | None:
+    """The code the projector shows now; None while check-in by code is closed."""
+    now = now or utcnow()
+    return _code_of(meeting, _period(now)) if checkin_open(meeting, now) else None
+
+
 def check_in_with_code(*, actor: User, community: Community, meeting_id: int, token: str) -> CheckIn:
-    """A member in the room scanned the QR code on the projector."""
+    """A member in the room scanned the QR code on the projector (and confirmed)."""
     require(actor, community, "community.participate")
-    meeting = _checkin_meeting(community, meeting_id)
-    if not secrets.compare_digest(str(token or ""), meeting.checkin_token):
+    meeting = meeting_in(community, meeting_id, actor)
+    now = utcnow()
+    if not checkin_open(meeting, now):
+        raise InvalidTransition(_l("Check-in with the code on the screen opens an hour before the start and "
+                                   "closes when the meeting ends."))
+    if meeting.mode == MeetingMode.ONLINE:
+        raise InvalidTransition(_l("This meeting is held online only: press \"join online\" on the meeting page."))
+    period = _period(now)
+    given = str(token or "")
+    if not any(secrets.compare_digest(given, _code_of(meeting, p)) for p in (period, period - 1)):
         raise ValidationError(_l("This check-in code is not valid. Please scan the code on the screen again."))
     return _check_in(meeting, actor, Presence.ROOM, "qr", None)
 
@@ -545,6 +589,7 @@ def check_in_member(*, actor: User, community: Community, meeting_id: int, user_
 
 
 def undo_check_in(*, actor: User, community: Community, meeting_id: int, user_id: int) -> None:
+    """Staff or the chair take back a wrong check-in (audited): they are no longer present."""
     require(actor, community, "meetings.checkin")
     meeting = _checkin_meeting(community, meeting_id)
     existing = db.session.scalar(select(CheckIn).where(CheckIn.meeting_id == meeting.id,
@@ -568,6 +613,38 @@ def join_online(*, actor: User, community: Community, meeting_id: int) -> CheckI
     if meeting.mode == MeetingMode.IN_PERSON:
         raise InvalidTransition(_l("This meeting is held in person only."))
     return _check_in(meeting, actor, Presence.ONLINE, "online", None)
+
+
+# ---------------------------------------------------------------- the projector link
+
+
+def may_project(viewer: User | None, community: Community, meeting: Meeting, key: str | None) -> bool:
+    """The projector (with its check-in code) opens for a chair or staff who is logged in, or
+    through the chair's projector link while it is not revoked."""
+    if can(viewer, community, "meetings.run") or can(viewer, community, "meetings.checkin"):
+        return True
+    return bool(meeting.projector_token and key and secrets.compare_digest(str(key), meeting.projector_token))
+
+
+def issue_projector_link(*, actor: User, community: Community, meeting_id: int) -> Meeting:
+    """A new unguessable projector link; any earlier one stops working."""
+    require(actor, community, "meetings.run")
+    meeting = meeting_in(community, meeting_id, actor)
+    if meeting.status == MeetingStatus.ENDED:
+        raise InvalidTransition(_l("The meeting has ended."))
+    meeting.projector_token = secrets.token_urlsafe(24)
+    record(actor=actor, action="meeting.projector_link_issued", community=community, meeting_id=meeting.id)
+    db.session.commit()
+    return meeting
+
+
+def revoke_projector_link(*, actor: User, community: Community, meeting_id: int) -> Meeting:
+    require(actor, community, "meetings.run")
+    meeting = meeting_in(community, meeting_id, actor)
+    meeting.projector_token = None
+    record(actor=actor, action="meeting.projector_link_revoked", community=community, meeting_id=meeting.id)
+    db.session.commit()
+    return meeting
 
 
 # ---------------------------------------------------------------- the speakers' queue

@@ -6,17 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 
 import segno
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from ..agenda.views import category_label
+from ..communities.forms import ActionForm
 from ..communities.permissions import can, require
 from ..communities.services import get_community, verified_members
-from ..errors import DomainError
-from ..extensions import writing
+from ..errors import DomainError, NotFound, PermissionDenied
+from ..extensions import login_manager
 from ..forms import NOT_SUBMITTED, flash_refusals, status_for, submit_form
 from ..realtime import last_event_id
 from ..rendering import render, wants_fragment
@@ -31,7 +32,8 @@ bp = Blueprint("meetings", __name__, url_prefix="/c/<slug>")
 @bp.app_context_processor
 def meeting_helpers():
     return {"meeting_status_labels": labels.STATUS_LABELS, "meeting_mode_labels": labels.MODE_LABELS,
-            "presence_labels": labels.PRESENCE_LABELS, "meetings_of_item": services.meetings_of_item}
+            "presence_labels": labels.PRESENCE_LABELS, "check_in_how_labels": labels.CHECK_IN_HOW_LABELS,
+            "meetings_of_item": services.meetings_of_item}
 
 
 def _viewer():
@@ -202,11 +204,16 @@ CONSOLE_ACTIONS = {
         actor=a, community=c, meeting_id=m, measure_id=f.get("measure_id", type=int) or 0,
         counts={k[len("count_"):]: v for k, v in f.items() if k.startswith("count_")}),
     "note": lambda a, c, m, f: services.add_note(actor=a, community=c, meeting_id=m, text=f.get("text", "")),
+    "projector_link": lambda a, c, m, f: services.issue_projector_link(actor=a, community=c, meeting_id=m),
+    "revoke_projector_link": lambda a, c, m, f: services.revoke_projector_link(actor=a, community=c, meeting_id=m),
+    "remove_check_in": lambda a, c, m, f: services.undo_check_in(actor=a, community=c, meeting_id=m,
+                                                                 user_id=f.get("user_id", type=int) or 0),
 }
 
 
 def _console(community, meeting, *, error: str | None = None, status_code: int = 200):
     return render("meetings/console.html", "console", **services.live_context(meeting), error=error,
+                  check_ins=services.check_ins(meeting),
                   speaker_form=SpeakerForm(formdata=None), note_form=NoteForm(formdata=None),
                   values=request.form if error else {}, status_code=status_code)
 
@@ -242,31 +249,73 @@ def _qr_svg(target: str) -> Markup:
     return Markup(segno.make(target, error="m").svg_inline(scale=6, border=2, title=target, omitsize=True))  # noqa: S704 - our URL
 
 
+def _projector_session_key(meeting_id: int) -> str:
+    return f"projector:{meeting_id}"
+
+
+def _require_projector(community, meeting) -> None:
+    """The projector shows the check-in code: only the chair's link or a chair/staff login."""
+    key = session.get(_projector_session_key(meeting.id))
+    if not services.may_project(_viewer(), community, meeting, key):
+        raise PermissionDenied(_("The projector opens through the chair's projector link, or for a meeting chair "
+                                 "or staff who is logged in."))
+
+
+@bp.route("/meetings/<int:meeting_id>/screen/<key>")
+def projector_link(slug: str, meeting_id: int, key: str):
+    """The chair's projector link: remembered by this browser, then the projector without the key
+    in its address (so it is not in the history or shown on the wall)."""
+    community = get_community(slug)
+    meeting = services.meeting_in(community, meeting_id, _viewer())
+    if not services.may_project(None, community, meeting, key):
+        raise NotFound(_("This projector link is not valid any more. Ask the chair for the current one."))
+    session[_projector_session_key(meeting.id)] = key
+    session.permanent = True
+    return redirect(url_for("meetings.projector", slug=slug, meeting_id=meeting.id), 303)
+
+
 @bp.route("/meetings/<int:meeting_id>/projector")
 def projector(slug: str, meeting_id: int):
     """Full screen, no controls, read from the back of the room; it follows the meeting live."""
     community = get_community(slug)
     meeting = services.meeting_in(community, meeting_id, _viewer())
+    if not current_user.is_authenticated and not session.get(_projector_session_key(meeting.id)):
+        return login_manager.unauthorized()
+    _require_projector(community, meeting)
     return render("meetings/projector.html", **services.live_context(meeting), last_event_id=last_event_id())
 
 
-@bp.app_template_global()
-def checkin_qr(community, meeting) -> Markup:
-    """The check-in code shown on the projector between items."""
-    return _qr_svg(url_for("meetings.check_in", slug=community.slug, meeting_id=meeting.id,
-                           token=meeting.checkin_token, _external=True))
+@bp.route("/meetings/<int:meeting_id>/projector/code")
+def projector_code(slug: str, meeting_id: int):
+    """The current check-in code as a QR code, fetched by the projector every few seconds: never
+    part of the meeting's live events, which anyone may replay."""
+    community = get_community(slug)
+    meeting = services.meeting_in(community, meeting_id, _viewer())
+    _require_projector(community, meeting)
+    code = services.checkin_code(meeting)
+    qr = _qr_svg(url_for("meetings.check_in", slug=community.slug, meeting_id=meeting.id, token=code,
+                         _external=True)) if code else None
+    response = render("meetings/_checkin_code.html", community=community, meeting=meeting, qr=qr)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
-@bp.route("/meetings/<int:meeting_id>/checkin/<token>")
+@bp.route("/meetings/<int:meeting_id>/checkin/<token>", methods=["GET", "POST"])
 @login_required
 def check_in(slug: str, meeting_id: int, token: str):
-    """Scanned from the projector: opens the meeting on the phone and checks the member in
-    (after logging in, if needed: the login page comes back here)."""
+    """Scanned from the projector: a confirmation page (after logging in, if needed: the login
+    page comes back here); the check-in itself is the POST of its button."""
     community = get_community(slug)
-    with flash_refusals(reraise=(404,)), writing():
-        services.check_in_with_code(actor=current_user, community=community, meeting_id=meeting_id, token=token)
-        flash(_("You are checked in. Welcome!"), "success")
-    return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting_id, _anchor="live"), 303)
+    meeting = services.meeting_in(community, meeting_id, current_user)
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        with flash_refusals(reraise=(404,)):
+            services.check_in_with_code(actor=current_user, community=community, meeting_id=meeting_id, token=token)
+            flash(_("You are checked in. Welcome!"), "success")
+        return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting_id, _anchor="live"), 303)
+    return render("meetings/checkin.html", community=community, meeting=meeting, token=token,
+                  my_check_in=services.check_in_of(meeting, current_user), action_form=ActionForm())
 
 
 @bp.route("/meetings/<int:meeting_id>/attendance", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ closed. Everything that changes what one voter may do locks that voter's roll en
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -269,11 +270,61 @@ def tally(measure: Measure) -> dict:
                          roll_area=Decimal(roll[2]), ballots=ballots, absent_areas=absent)
 
 
+def _plain(value) -> object:
+    """A result as the record holds it (JSON), so two copies compare equal when they say the same."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+@dataclass(frozen=True)
+class ResultCheck:
+    """A closed measure's result as its record holds it, and whether the rest agrees."""
+
+    result: dict | None  # what pages show: the record's result (the measure's own if unrecorded)
+    recorded: bool
+    stored_agrees: bool  # measures.result says the same as the record
+    board_agrees: bool  # recounting the public board gives the record's result
+
+    @property
+    def ok(self) -> bool:
+        return self.recorded and self.stored_agrees and self.board_agrees
+
+
+def checked_result(measure: Measure) -> ResultCheck:
+    """A closed measure's result from its record, checked against the stored result and a
+    recount of its board (what ``flask records verify`` and the results page rely on)."""
+    resolution = records.resolution_of(measure)
+    if resolution is None:
+        return ResultCheck(result=measure.result, recorded=False, stored_agrees=False, board_agrees=False)
+    recorded = records.content_of(resolution)["body"].get("result")
+    board_agrees = True
+    if measure.method == "ballots":
+        board_agrees = _plain(recount(board_export(measure))) == _plain(recorded)
+    return ResultCheck(result=recorded, recorded=True, stored_agrees=_plain(measure.result) == _plain(recorded),
+                       board_agrees=board_agrees)
+
+
+def result_disagreements(community: Community) -> list[tuple[int, str]]:
+    """Every closed measure of the community whose stored result or board does not match its
+    record, with what disagrees (for ``flask records verify``; plain words, for operators)."""
+    found = []
+    for measure in db.session.scalars(select(Measure).where(
+            Measure.community_id == community.id, Measure.status == MeasureStatus.CLOSED).order_by(Measure.id)):
+        check = checked_result(measure)
+        if not check.recorded:
+            continue  # records.verify names closed measures without a record
+        if not check.stored_agrees:
+            found.append((measure.id, "the stored result differs from the record"))
+        if not check.board_agrees:
+            found.append((measure.id, "recounting the board does not give the recorded result"))
+    return found
+
+
 def current_result(measure: Measure) -> dict | None:
-    """The stored result of a closed measure, the live count of an open one that shows results
-    live, otherwise None (hidden until close)."""
+    """The result of a closed measure as its record holds it, the live count of an open one that
+    shows results live, otherwise None (hidden until close)."""
     if measure.status == MeasureStatus.CLOSED:
-        return measure.result
+        resolution = records.resolution_of(measure)
+        return records.content_of(resolution)["body"].get("result") if resolution is not None else measure.result
     if measure.status == MeasureStatus.OPEN and measure.results_live:
         return tally(measure)
     return None

@@ -383,8 +383,10 @@ def hands(slug: str, measure_id: int):
 def results(slug: str, measure_id: int):
     community = get_community(slug)
     measure = services.close_if_due(services.measure_in(community, measure_id, _viewer()))
+    check = services.checked_result(measure) if measure.status == MeasureStatus.CLOSED else None
     return render("voting/results.html", community=community, measure=measure, item=measure.item,
-                  turnout=services.turnout(measure), result=services.current_result(measure),
+                  turnout=services.turnout(measure), result=check.result if check else services.current_result(measure),
+                  result_check=check,
                   roll_call=services.roll_call(measure) if measure.status == MeasureStatus.CLOSED else [],
                   register_roll_call=services.register_roll_call(measure)
                   if measure.status == MeasureStatus.CLOSED else [],
@@ -399,7 +401,8 @@ def board(slug: str, measure_id: int):
     ballots = services.board(measure)
     found = next((b for b in ballots if b.receipt == wanted), None) if wanted else None
     return render("voting/board.html", community=community, measure=measure, item=measure.item, ballots=ballots,
-                  wanted=wanted, found=found)
+                  wanted=wanted, found=found,
+                  result_check=services.checked_result(measure) if measure.status == MeasureStatus.CLOSED else None)
 
 
 @bp.route("/measures/<int:measure_id>/board.json")

@@ -32,11 +32,12 @@ def test_the_projector_follows_the_chair_without_a_reload(live_app, live_server,
                                    minutes=15)
         meetings.publish_meeting(actor=chair, community=community, meeting_id=meeting.id)
         base = f"{live_server}/c/{community.slug}/meetings/{meeting.id}"
+        screen = meetings.issue_projector_link(actor=chair, community=community, meeting_id=meeting.id).projector_token
         contact = chair.contact
         db.session.remove()
 
     projector = new_page(locale=locale, width=1920, height=1080)
-    projector.goto(f"{base}/projector")
+    projector.goto(f"{base}/screen/{screen}")  # the chair's projector link: no login on the projector
     projector.locator("html[data-live=connected]").wait_for(state="attached")
     projector.locator(".projector-qr svg").wait_for()  # before the start: the check-in code
     projector.evaluate("() => { window.__loadedOnce = true; }")  # gone if the page reloads
@@ -69,4 +70,6 @@ def test_the_projector_follows_the_chair_without_a_reload(live_app, live_server,
     projector.locator(".projector-item", has_text="楼道堆放杂物").wait_for(timeout=30000)
     assert projector.evaluate("() => window.__loadedOnce") is True  # no reload happened
     shoot(projector, f"projector-1920-item-{lang}")
-    assert projector.errors == [] and console.errors == [], (projector.errors, console.errors)
+    # A reconnect attempt made while the network was deliberately off is not an error of the app.
+    errors = [e for e in projector.errors if "ERR_INTERNET_DISCONNECTED" not in e]
+    assert errors == [] and console.errors == [], (projector.errors, console.errors)

@@ -44,10 +44,11 @@ def test_vote_in_a_meeting_to_the_archive(live_app, live_server, new_page, local
         contacts = {u.display_name: u.contact for u in (chair, staff, wang, li)}
         base = f"{live_server}/c/{community.slug}"
         meeting_url, measure_id = f"{base}/meetings/{meeting.id}", measure.id
+        screen = meetings.issue_projector_link(actor=chair, community=community, meeting_id=meeting.id).projector_token
         db.session.remove()
 
     projector = new_page(locale=locale, width=1920, height=1080)
-    projector.goto(f"{meeting_url}/projector")
+    projector.goto(f"{meeting_url}/screen/{screen}")
     projector.locator("html[data-live=connected]").wait_for(state="attached")
     console = new_page(locale=locale)
     log_in(console, live_server, contacts["陈主持"])

@@ -1,0 +1,62 @@
+"""secrecy and presence (issue 18)
+
+Revision ID: 0010_secrecy
+Revises: 0009_conventions
+Create Date: 2026-11-30 07:30:00
+
+- meetings.projector_token: the chair's revocable projector link.
+- measures: a trigger refuses any change to the result (or the status) of a closed measure once
+  its result is written; the record of the vote covers what the results page shows.
+- live_events: emptied. Events stored before this carried hidden comments' text and the
+  projector's check-in link; they are transient (two days), so pages simply load afresh.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0010_secrecy'
+down_revision = '0009_conventions'
+branch_labels = None
+depends_on = None
+
+
+SQLITE_RESULT_FINAL = (
+    "CREATE TRIGGER measures_result_final BEFORE UPDATE ON measures "
+    "WHEN OLD.status = 'closed' AND OLD.result IS NOT NULL AND OLD.result != 'null' "
+    "AND (NEW.result IS NOT OLD.result OR NEW.status IS NOT OLD.status) "
+    "BEGIN SELECT RAISE(ABORT, 'the result of a closed measure is final'); END"
+)
+POSTGRES_RESULT_FINAL = [
+    "CREATE OR REPLACE FUNCTION measure_result_final() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN "
+    "IF OLD.status = 'closed' AND OLD.result IS NOT NULL AND OLD.result::text <> 'null' "
+    "AND (NEW.result::text IS DISTINCT FROM OLD.result::text OR NEW.status IS DISTINCT FROM OLD.status) THEN "
+    "RAISE EXCEPTION 'the result of closed measure % is final', OLD.id; "
+    "END IF; RETURN NEW; END $$",
+    "CREATE TRIGGER measures_result_final BEFORE UPDATE ON measures "
+    "FOR EACH ROW EXECUTE FUNCTION measure_result_final()",
+]
+
+
+def upgrade():
+    with op.batch_alter_table('meetings') as batch_op:
+        batch_op.add_column(sa.Column('projector_token', sa.String(length=48), nullable=True))
+    op.execute("DELETE FROM live_events")
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        op.execute(SQLITE_RESULT_FINAL)
+    elif dialect == "postgresql":
+        for statement in POSTGRES_RESULT_FINAL:
+            op.execute(statement)
+
+
+def downgrade():
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS measures_result_final")
+    elif dialect == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS measures_result_final ON measures")
+        op.execute("DROP FUNCTION IF EXISTS measure_result_final()")
+    with op.batch_alter_table('meetings') as batch_op:
+        batch_op.drop_column('projector_token')
