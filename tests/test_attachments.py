@@ -387,3 +387,44 @@ def test_backup_and_restore_include_the_files(setup, app, runner, tmp_path, db):
     assert restored.exit_code == 0, restored.output
     assert set(_stored(app)) == names
     assert app.test_client().get(url).status_code == 200
+
+
+# ---------------------------------------------------------------- the demo
+
+
+def test_the_demo_parking_item_has_a_plan_a_photo_and_the_experts_report(app, client):
+    import re
+
+    import html5lib
+
+    from deliberation.agenda.models import AgendaItem
+    from deliberation.communities.services import get_community
+    from deliberation.demo import DEMO_PASSWORD, load_demo
+    from deliberation.extensions import db
+    from deliberation.review.models import Review
+
+    with app.test_request_context("/"):
+        load_demo()
+    sunshine = get_community("yangguang")
+    parking = db.session.scalar(db.select(AgendaItem).where(AgendaItem.title.startswith("东侧消防通道")))
+    plan, photo = attachments.attachments_of("item", parking.id)
+    (expert_review,) = db.session.scalars(db.select(Review).where(Review.item_id == parking.id))
+    (report,) = attachments.attachments_of("review", expert_review.id)
+    assert (plan.width, plan.height) == (1920, 1080) and plan.alt_text.startswith("东门内侧空地平面图")
+    assert photo.kind == "image" and report.kind == "pdf" and report.page_count == 2
+    storage = FilesystemStorage(Path(app.config["ATTACHMENTS_DIR"]))
+    assert b"DemoPhone" not in storage.read(photo.fallback_sha256)  # the camera's EXIF is gone
+    client.post("/login", data={"contact": "13800000010", "password": DEMO_PASSWORD})
+    for language in ("zh-CN", "en"):
+        for url in (f"/c/{sunshine.slug}/items/{parking.id}", f"/c/{sunshine.slug}/attachments/{plan.id}"):
+            response = client.get(url, headers={"Accept-Language": language})
+            assert response.status_code == 200, url
+            html = response.get_data(as_text=True)
+            parser = html5lib.HTMLParser(namespaceHTMLElements=False)
+            parser.parse(html)
+            ids = re.findall(r'\sid="([^"]+)"', html)
+            assert not parser.errors and len(ids) == len(set(ids)), url
+    page = client.get(f"/c/{sunshine.slug}/items/{parking.id}").get_data(as_text=True)
+    assert page.count('loading="lazy"') == 2 and "消防通道测量报告.pdf" in page
+    # The parking plan is being voted on: its evidence is fixed now.
+    assert client.get(f"/c/{sunshine.slug}/attachments/item/{parking.id}/new").status_code == 409

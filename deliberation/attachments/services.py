@@ -49,6 +49,11 @@ def load_target(*, community: Community, target_key: str, target_id: int, viewer
     return target(target_key).load(community, target_id, viewer)
 
 
+def require_attach(*, actor: User, community: Community, target_key: str, thing) -> None:
+    """Refuse (PermissionDenied, InvalidTransition) unless ``actor`` may add or remove files now."""
+    target(target_key).check_attach(actor, community, thing)
+
+
 def may_attach(*, actor: User | None, community: Community, target_key: str, thing) -> bool:
     if actor is None or not getattr(actor, "id", None):
         return False

@@ -45,6 +45,7 @@ def new(slug: str, target_key: str, target_id: int):
     community = get_community(slug)
     thing = services.load_target(community=community, target_key=target_key, target_id=target_id,
                                  viewer=current_user)
+    services.require_attach(actor=current_user, community=community, target_key=target_key, thing=thing)
     back = services.target(target_key).url(community, thing)
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     # Only this form takes large files; everywhere else the app-wide 2 MB limit stays.
