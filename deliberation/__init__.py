@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .accounts.views import bp as accounts_bp
     from .agenda.views import bp as agenda_bp
+    from .attachments.views import bp as attachments_bp
     from .audit.views import bp as audit_bp
     from .communities.views import bp as communities_bp
     from .conventions.views import bp as conventions_bp
@@ -57,7 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .voting.views import bp as voting_bp
 
     for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, review_bp,
-                      voting_bp, meetings_bp, records_bp, conventions_bp, notifications_bp):
+                      voting_bp, meetings_bp, records_bp, conventions_bp, notifications_bp, attachments_bp):
         app.register_blueprint(blueprint)
 
     from .realtime import last_event_id, register_socket_handlers

@@ -1,5 +1,9 @@
 """Consistent backups while the app is serving, and restoring them.
 
+Attachment files go beside the database copy, in ``<backup>.attachments/``: they are written
+before the rows that name them and never changed or deleted, so copying them after the database
+snapshot gives every file the snapshot names.
+
 SQLite: the online backup API copies a consistent snapshot page by page while other
 connections keep reading and writing. PostgreSQL: ``pg_dump`` (custom format) takes a
 consistent snapshot in one transaction; ``pg_restore --clean`` brings it back.
@@ -102,3 +106,28 @@ def check_sqlite(path: Path) -> None:
         connection.close()
     if result != "ok":
         raise BackupError(f"{path} failed the integrity check: {result}")
+
+
+def files_dir(path: Path) -> Path:
+    """Where the attachment files of the backup ``path`` are kept."""
+    return path.with_name(path.name + ".attachments")
+
+
+def backup_files(source: Path, path: Path) -> int:
+    """Copy the attachment files into the backup of ``path``; returns how many were copied."""
+    from .attachments.storage import FilesystemStorage
+
+    target = files_dir(path)
+    target.mkdir(parents=True, exist_ok=True)
+    return FilesystemStorage(source).copy_into(FilesystemStorage(target))
+
+
+def restore_files(path: Path, target: Path) -> int:
+    """Put back the attachment files of the backup ``path`` (files already there are kept:
+    a name is the hash of the content, so they are the same)."""
+    from .attachments.storage import FilesystemStorage
+
+    source = files_dir(path)
+    if not source.is_dir():
+        return 0
+    return FilesystemStorage(source).copy_into(FilesystemStorage(target))

@@ -120,7 +120,7 @@ def register_cli(app: Flask) -> None:
     @click.argument("path", required=False, type=click.Path(path_type=Path))
     def backup_command(path: Path | None) -> None:
         """Write a consistent copy of the database (safe while the app is serving)."""
-        from .backup import BackupError, backup, default_path
+        from .backup import BackupError, backup, backup_files, default_path, files_dir
 
         url = current_app.config["SQLALCHEMY_DATABASE_URI"]
         target = path or default_path(url, Path(current_app.instance_path) / "backups")
@@ -128,14 +128,15 @@ def register_cli(app: Flask) -> None:
             backup(url, target)
         except BackupError as err:
             raise click.ClickException(str(err)) from None
-        click.echo(f"Backup written to {target}")
+        copied = backup_files(Path(current_app.config["ATTACHMENTS_DIR"]), target)
+        click.echo(f"Backup written to {target} (attachment files in {files_dir(target)}, {copied} new)")
 
     @app.cli.command("restore")
     @click.argument("path", type=click.Path(path_type=Path))
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
     def restore_command(path: Path, yes: bool) -> None:
         """Replace the database's contents with a backup (stop the app first)."""
-        from .backup import BackupError, restore
+        from .backup import BackupError, restore, restore_files
 
         if not yes:
             click.confirm("This replaces everything in the database with the backup. Continue?", abort=True)
@@ -145,4 +146,5 @@ def register_cli(app: Flask) -> None:
             restore(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
         except BackupError as err:
             raise click.ClickException(str(err)) from None
+        restore_files(path, Path(current_app.config["ATTACHMENTS_DIR"]))
         click.echo(f"Restored from {path}")

@@ -86,3 +86,13 @@ class Config:
 
         # Seconds between sweeps that close votes whose time is up (0: only pages and cron do).
         self.CLOSE_DUE_EVERY = int(os.environ.get("CLOSE_DUE_EVERY", "30"))
+
+        # Attachments (photos, plans, documents): where the files live, and the limits.
+        self.ATTACHMENTS_DIR = os.environ.get("ATTACHMENTS_DIR", str(INSTANCE / "attachments"))
+        self.ATTACHMENTS_PER_THING = int(os.environ.get("ATTACHMENTS_PER_THING", "10"))
+        self.ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_MB", "15")) * 1024 * 1024
+        # A 48-megapixel phone photo fits; a decompression bomb does not.
+        self.ATTACHMENT_MAX_PIXELS = int(os.environ.get("ATTACHMENT_MAX_MEGAPIXELS", "50")) * 1_000_000
+        # Behind nginx: the internal location that serves ATTACHMENTS_DIR (deploy/nginx.conf);
+        # the app checks the permission and answers with X-Accel-Redirect. Empty: the app sends the file.
+        self.ATTACHMENTS_ACCEL_PREFIX = os.environ.get("ATTACHMENTS_ACCEL_PREFIX", "")

@@ -14,6 +14,7 @@ from flask_babel import force_locale
 from .accounts import services as accounts
 from .accounts.models import User
 from .agenda import services as agenda
+from .attachments.demo import add_parking_evidence
 from .communities import services as communities
 from .communities.models import Community, Role
 from .discussion import services as discussion
@@ -226,10 +227,13 @@ def _demo_reviews(community: Community, people: dict[str, User], parking) -> Non
     (parking_request,) = review.request_review(
         actor=chair, community=community, item_id=parking.id, reviewer_ids=[expert.id],
         question="夜间停车是否影响消防通道的通行宽度？需要哪些安全措施？", due_on=due)
-    review.submit_review(
+    expert_review = review.submit_review(
         actor=expert, community=community, request_id=parking_request.id, verdict="conditions",
         body="可行，但有两个条件：\n\n1. 车位外沿与消防通道保持 **4 米**以上净宽；\n2. 每晚 22:00 由保安巡查一次。",
         passages="把东门内侧的空地划出 12 个夜间共享车位")
+    # Evidence (issue 21): a site plan and a photo on the item, the survey report on the review.
+    add_parking_evidence(community=community, author=people["13800000010"], expert=expert, item=parking,
+                         expert_review=expert_review)
 
 
 

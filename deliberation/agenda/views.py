@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from .. import realtime
+from ..attachments import services as attachments
 from ..communities.forms import ActionForm
 from ..communities.permissions import can, roles_of
 from ..communities.services import get_community, member_in, update_settings
@@ -128,6 +129,7 @@ def item_page_context(community, item: AgendaItem, comment_form=None) -> dict:
         "last_event_id": realtime.last_event_id(),
         "perms": discussion.comment_permissions(viewer, community),
         "action_form": ActionForm(formdata=None),
+        "may_attach": attachments.may_attach(actor=viewer, community=community, target_key="item", thing=item),
     }
 
 

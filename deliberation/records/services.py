@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts.models import User
 from ..agenda import services as agenda
 from ..agenda.models import AgendaItem, ItemStatus
+from ..attachments import services as attachments
 from ..audit.services import record
 from ..communities.models import Community
 from ..communities.permissions import require
@@ -141,6 +142,11 @@ def write_resolution(measure: Measure, *, closed_by: User | None, now: datetime,
         },
         **(extra or {}),
     }
+    # The files people saw (on the item and its reviews), each by its SHA-256, so the chain
+    # covers them too. Left out when there are none, so such records keep their earlier shape.
+    cited = attachments.for_record(item.id)
+    if cited:
+        body["attachments"] = cited
     fields = {
         "kind": RecordKind.RESOLUTION.value, "measure_id": measure.id, "item_id": item.id,
         "category_id": item.category_id, "outcome": OUTCOME_OF_RESULT.get(result.get("outcome"), Outcome.NONE).value,

@@ -1,0 +1,1 @@
+"""Attachments (evidence): photos, plans and documents on items, reviews, conventions and meetings."""
