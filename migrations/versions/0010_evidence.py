@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_evidence'
-down_revision = '0009_conventions'
+down_revision = '0010_secrecy'
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_secrecy'
-down_revision = '0009_conventions'
+down_revision = '0010_register'
 branch_labels = None
 depends_on = None
 
