@@ -107,6 +107,7 @@ def load_demo() -> str:
         _demo_dog_draft(sunshine, people)
     _demo_votes(sunshine, people)
     _demo_next_meeting(sunshine, people)
+    _demo_staff_for_grandma(sunshine, people)
 
     # A second community on the same deployment, with its own admin and units.
     heping_admin = _register("13900000001", "和平社区管理员")
@@ -709,3 +710,34 @@ def _demo_votes(community: Community, people: dict[str, User]) -> None:
 
     # The dog convention is still being drafted (an amendment waits, a legal objection is open).
 
+
+
+# ---------------------------------------------------------------- staff act for 钱奶奶 (issue 17)
+
+
+def _demo_staff_for_grandma(community: Community, people: dict[str, User]) -> None:
+    """社工小林 acts for 钱奶奶, who has no phone: her own item (which a neighbour supports), her
+    comment on the parking plan and her reply to the upcoming meeting, each shown as entered by
+    staff and in the audit log."""
+    from sqlalchemy import select
+
+    from .agenda.models import AgendaItem
+    from .extensions import db
+    from .meetings import services as meetings
+    from .meetings.models import Meeting, MeetingStatus
+
+    staff, grandma = people["13800000002"], people["grandma"]
+    cats = {c.key: c for c in agenda.categories(community)}
+    item = agenda.save_draft(actor=staff, community=community, title="3号楼楼道加装扶手",
+                             body="我住3号楼，腿脚不好，上下楼要扶着墙。希望楼道两边装上扶手，老人和孩子都方便。",
+                             category_id=cats["facilities"].id, on_behalf_of=grandma.id)
+    agenda.submit_item(actor=staff, community=community, item_id=item.id, on_behalf_of=grandma.id)
+    agenda.support_item(actor=people["13800000010"], community=community, item_id=item.id)
+    parking = db.session.scalar(select(AgendaItem).where(AgendaItem.community_id == community.id,
+                                                        AgendaItem.title.startswith("东侧消防通道")))
+    discussion.post_comment(actor=staff, community=community, item_id=parking.id, stance="for",
+                            body="晚上车停在通道上，我拄着拐杖过不去。赞成划车位。", on_behalf_of=grandma.id)
+    upcoming = db.session.scalar(select(Meeting).where(Meeting.community_id == community.id,
+                                                      Meeting.status == MeetingStatus.SCHEDULED))
+    if upcoming is not None:
+        meetings.attend(actor=staff, community=community, meeting_id=upcoming.id, on=True, on_behalf_of=grandma.id)

@@ -60,6 +60,15 @@ def _check_password(password: str, field: str = "password") -> None:
         raise ValidationError(_l("The password must be at most %(n)d characters.", n=PASSWORD_MAX), field=field)
 
 
+def check_password(password: str, field: str = "password") -> None:
+    """The password rules, for other components that take a new password (claiming an account)."""
+    _check_password(password, field)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def clean_display_name(display_name: str) -> str:
     name = " ".join((display_name or "").split())
     if not name:

@@ -93,12 +93,14 @@ class AgendaItem(db.Model):
     comment_count: Mapped[int] = mapped_column(default=0)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id"))
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    # Staff who wrote it for an author without a phone (shown as "entered by staff").
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     community: Mapped[Community] = relationship()
-    author: Mapped[User] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
     category: Mapped[Category] = relationship()
     merged_into: Mapped[AgendaItem | None] = relationship(remote_side=[id])
     events: Mapped[list[ItemEvent]] = relationship(back_populates="item", order_by="ItemEvent.id")
@@ -134,6 +136,8 @@ class Support(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Staff who recorded it for a member without a phone.
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -11,8 +11,9 @@ from sqlalchemy.orm import selectinload
 
 from .. import realtime
 from ..accounts.models import User
+from ..audit.services import record
 from ..communities.models import Community
-from ..communities.permissions import can, require
+from ..communities.permissions import acting_for, can, require
 from ..errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..timeutil import utcnow
@@ -177,30 +178,43 @@ def _clean_item_fields(community: Community, title: str, body: str, category_id)
     return title, body, category
 
 
+def participant(actor: User, community: Community, on_behalf_of: int | None, action: str) -> User:
+    """Who takes part: the actor, or the managed resident staff act for (``on_behalf_of``)."""
+    person = actor if on_behalf_of is None else acting_for(actor, community, on_behalf_of)
+    require(person, community, action)
+    return person
+
+
 def save_draft(
     *, actor: User, community: Community, title: str, body: str, category_id, item_id: int | None = None,
-    submit: bool = False,
+    on_behalf_of: int | None = None, submit: bool = False,
 ) -> AgendaItem:
-    """Create a draft, or update the actor's own draft; with ``submit``, submit it in the same
-    transaction (the form's "Submit" button), so a refused submission saves nothing."""
+    """Create a draft, or update the author's own draft; with ``submit``, submit it in the same
+    transaction (the form's "Submit" button), so a refused submission saves nothing. Staff may
+    write one for a managed resident (``on_behalf_of``): she is the author, and the item shows it
+    was entered by staff."""
     require(actor, community, "items.propose")
+    author = participant(actor, community, on_behalf_of, "items.propose")
     title, body, category = _clean_item_fields(community, title, body, category_id)
     if item_id is None:
-        item = AgendaItem(community_id=community.id, author_id=actor.id, status=ItemStatus.DRAFT,
-                          title=title, body=body, category_id=category.id)
+        item = AgendaItem(community_id=community.id, author_id=author.id, status=ItemStatus.DRAFT,
+                          title=title, body=body, category_id=category.id,
+                          entered_by_id=actor.id if author is not actor else None)
         db.session.add(item)
         db.session.flush()
-        db.session.add(ItemEvent(item_id=item.id, actor_id=actor.id, from_status=None, to_status=ItemStatus.DRAFT))
+        db.session.add(ItemEvent(item_id=item.id, actor_id=author.id, from_status=None, to_status=ItemStatus.DRAFT))
     else:
         item = _item_in(community, item_id)
-        if item.author_id != actor.id:
+        if item.author_id != author.id:
             raise PermissionDenied(_l("Only the author can edit this draft."))
         if item.status != ItemStatus.DRAFT:
             raise InvalidTransition(_l("A submitted item can no longer be edited."))
     item.title, item.body, item.category_id = title, body, category.id
     item.updated_at = utcnow()
+    if author is not actor:
+        record(actor=actor, action="item.drafted_for", community=community, subject=author, item_id=item.id)
     if submit:
-        _move(item, ItemStatus.SUBMITTED, actor=actor)
+        _move(item, ItemStatus.SUBMITTED, actor=author)
     db.session.commit()
     if submit:
         _announce_status(item)
@@ -242,12 +256,16 @@ def _announce_status(item: AgendaItem) -> None:
     )
 
 
-def submit_item(*, actor: User, community: Community, item_id: int) -> AgendaItem:
+def submit_item(*, actor: User, community: Community, item_id: int, on_behalf_of: int | None = None) -> AgendaItem:
+    """The author submits the draft; staff may submit a managed resident's draft for her."""
     require(actor, community, "items.propose")
+    author = participant(actor, community, on_behalf_of, "items.propose")
     item = _item_in(community, item_id)
-    if item.author_id != actor.id:
+    if item.author_id != author.id:
         raise PermissionDenied(_l("Only the author can submit this item."))
-    _move(item, ItemStatus.SUBMITTED, actor=actor)
+    _move(item, ItemStatus.SUBMITTED, actor=author)
+    if author is not actor:
+        record(actor=actor, action="item.submitted_for", community=community, subject=author, item_id=item.id)
     db.session.commit()
     _announce_status(item)
     return item
@@ -264,20 +282,28 @@ def withdraw_item(*, actor: User, community: Community, item_id: int, reason: st
     return item
 
 
-def support_item(*, actor: User, community: Community, item_id: int) -> AgendaItem:
-    """Support an item once. Reaching the community's threshold accepts it automatically."""
+def support_item(*, actor: User, community: Community, item_id: int, on_behalf_of: int | None = None) -> AgendaItem:
+    """Support an item once. Reaching the community's threshold accepts it automatically.
+    Staff may record the support of a managed resident (``on_behalf_of``), shown as entered by staff."""
     require(actor, community, "items.support")
+    supporter = participant(actor, community, on_behalf_of, "items.support")
+    for_someone = supporter is not actor
     item = _item_in(community, item_id)
     if item.status != ItemStatus.SUBMITTED:
         raise InvalidTransition(_l("Supports are collected only while an item waits to be accepted."))
-    if item.author_id == actor.id:
-        raise InvalidTransition(_l("You proposed this item; your support is already counted as its author."))
-    db.session.add(Support(item_id=item.id, user_id=actor.id))
+    if item.author_id == supporter.id:
+        raise InvalidTransition(_l("%(name)s proposed this item; their support is already counted as its author.",
+                                   name=supporter.display_name) if for_someone else
+                                _l("You proposed this item; your support is already counted as its author."))
+    db.session.add(Support(item_id=item.id, user_id=supporter.id, entered_by_id=actor.id if for_someone else None))
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict(_l("You already support this item.")) from None
+        raise Conflict(_l("%(name)s already supports this item.", name=supporter.display_name) if for_someone
+                       else _l("You already support this item.")) from None
+    if for_someone:
+        record(actor=actor, action="item.supported_for", community=community, subject=supporter, item_id=item.id)
     db.session.execute(
         update(AgendaItem).where(AgendaItem.id == item.id).values(support_count=AgendaItem.support_count + 1)
     )
@@ -368,6 +394,12 @@ def advance_item(*, actor: User | None, community: Community, item_id: int, to: 
     db.session.commit()
     _announce_status(item)
     return item
+
+
+def supports_entered_by_staff(item: AgendaItem) -> set[int]:
+    """Supporters whose support staff recorded for them, to label them publicly."""
+    return set(db.session.scalars(select(Support.user_id).where(
+        Support.item_id == item.id, Support.entered_by_id.is_not(None))))
 
 
 def may_support(user: User | None, community: Community, item: AgendaItem) -> bool:

@@ -121,6 +121,7 @@ def item_page_context(community, item: AgendaItem, comment_form=None) -> dict:
         "supported": services.has_supported(viewer, item),
         "may_support": services.may_support(viewer, community, item),
         "supporters": services.recent_supporters(item),
+        "supporters_entered": services.supports_entered_by_staff(item),
         "children": children,
         "counts": discussion.stance_counts(item.id),
         "comment_form": comment_form or CommentForm(formdata=None),

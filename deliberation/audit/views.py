@@ -30,6 +30,19 @@ AUDIT_LABELS = {
     "community.threshold_set": _l("Changed the supports needed"),
     "comment.hidden": _l("Hid a comment"),
     "comment.restored": _l("Restored a comment"),
+    # Acts staff entered for a resident without a phone (the subject is the resident).
+    "item.drafted_for": _l("Wrote an item's draft for a resident"),
+    "item.submitted_for": _l("Submitted an item for a resident"),
+    "item.supported_for": _l("Supported an item for a resident"),
+    "comment.posted_for": _l("Posted a comment for a resident"),
+    "meeting.rsvp_for": _l("Answered a meeting invitation for a resident"),
+    "meeting.checked_in": _l("Checked someone in at a meeting"),
+    "proxy.granted": _l("Recorded a proxy"),
+    "vote.paper_entered": _l("Entered a paper ballot"),
+    "account.claim_started": _l("Gave a resident a code to take over the account"),
+    "account.claim_requested": _l("Asked to take over the account"),
+    "account.claimed": _l("Confirmed that a resident took over the account"),
+    "account.claim_cancelled": _l("Cancelled taking over an account"),
 }
 DETAIL_LABELS = {
     "unit": _l("unit"),

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..accounts.models import User
-from ..errors import PermissionDenied
+from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from .models import Community, Membership, MembershipStatus, Ownership, Role, RoleGrant, Unit
 
@@ -22,6 +22,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "members.list": frozenset({Role.STAFF, Role.ADMIN}),
     "units.manage": frozenset({Role.STAFF, Role.ADMIN}),
     "accounts.manage": frozenset({Role.STAFF, Role.ADMIN}),
+    "members.act_for": frozenset({Role.STAFF, Role.ADMIN}),
     "roles.grant": frozenset({Role.ADMIN}),
     "audit.read": frozenset({Role.ADMIN}),
     "community.settings": frozenset({Role.STAFF, Role.ADMIN}),
@@ -51,6 +52,7 @@ DENIED_MESSAGES = {
     "members.list": _l("Only community staff can see the member list."),
     "units.manage": _l("Only community staff can manage units and owners."),
     "accounts.manage": _l("Only community staff can create accounts for residents."),
+    "members.act_for": _l("Only community staff can act for a resident without a phone."),
     "roles.grant": _l("Only a community admin can change roles."),
     "audit.read": _l("Only a community admin can read the audit log."),
     "community.settings": _l("Only community staff can change the community's settings."),
@@ -111,6 +113,25 @@ def can(user: User | None, community: Community, action: str) -> bool:
 def require(user: User | None, community: Community, action: str) -> None:
     if not can(user, community, action):
         raise PermissionDenied(DENIED_MESSAGES.get(action))
+
+
+def acting_for(actor: User | None, community: Community, member_id) -> User:
+    """The managed resident staff act for: the actor must be staff here, and the member a
+    verified member whose account this community manages (she has no phone and cannot log
+    in). Every service that takes ``on_behalf_of`` starts here, then records both people."""
+    require(actor, community, "members.act_for")
+    try:
+        member_id = int(member_id)
+    except (TypeError, ValueError):
+        member_id = 0
+    member = db.session.get(User, member_id) if member_id else None
+    membership = membership_of(member, community)
+    if member is None or membership is None or membership.status != MembershipStatus.VERIFIED:
+        raise NotFound(_l("That person is not a verified member of this community."))
+    if not member.is_managed or member.managed_by_community_id != community.id:
+        raise PermissionDenied(_l("Staff act only for residents without a phone whose account this community "
+                                  "manages. This person takes part themselves."))
+    return member
 
 
 ROLE_LABELS = {

@@ -52,6 +52,8 @@ class Comment(db.Model):
     hidden_reason: Mapped[str] = mapped_column(Text, default="")
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     client_token: Mapped[str | None] = mapped_column(String(64))
+    # Staff who wrote it down for an author without a phone (shown as "entered by staff").
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     open_flags: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from .. import realtime
 from ..accounts.models import User
 from ..agenda.models import DISCUSSABLE, AgendaItem
-from ..agenda.services import get_item
+from ..agenda.services import get_item, participant
 from ..audit.services import record
 from ..communities.models import Community, Membership, MembershipStatus
 from ..communities.permissions import can, require
@@ -193,8 +193,12 @@ def _clause(item_id: int, clause_key: str | None) -> str | None:
 def post_comment(
     *, actor: User, community: Community, item_id: int, body: str, stance: str | None = None,
     parent_id: int | None = None, client_token: str | None = None, clause_key: str | None = None,
+    on_behalf_of: int | None = None,
 ) -> Comment:
+    """Post a comment or reply. Staff may write down what a managed resident says
+    (``on_behalf_of``): she is the author, and the comment shows it was entered by staff."""
     require(actor, community, "comments.post")
+    author = participant(actor, community, on_behalf_of, "comments.post")
     item = get_item(community=community, item_id=item_id, viewer=actor)
     if item.status not in DISCUSSABLE:
         raise InvalidTransition(_l("The discussion of this item is closed."))
@@ -202,7 +206,7 @@ def post_comment(
     stance = _clean_stance(stance)
     token = (client_token or "").strip()[:64] or None
     if token:
-        existing = db.session.scalar(select(Comment).where(Comment.author_id == actor.id,
+        existing = db.session.scalar(select(Comment).where(Comment.author_id == author.id,
                                                            Comment.client_token == token))
         if existing is not None:
             return existing  # the same submit again: nothing new
@@ -214,8 +218,8 @@ def post_comment(
     # A reply stays on its parent's clause (even one the text has since dropped).
     clause_key = _clause(item.id, clause_key) if clause_key else (parent.clause_key if parent else None)
     comment = Comment(
-        item_id=item.id, author_id=actor.id, body=body, stance=stance, client_token=token,
-        clause_key=clause_key,
+        item_id=item.id, author_id=author.id, body=body, stance=stance, client_token=token,
+        clause_key=clause_key, entered_by_id=actor.id if author is not actor else None,
         body_html=str(render_comment_body(community, body)),
         parent_id=parent.id if parent else None,
         depth=(parent.depth + 1) if parent else 0,
@@ -227,7 +231,7 @@ def post_comment(
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        existing = db.session.scalar(select(Comment).where(Comment.author_id == actor.id,
+        existing = db.session.scalar(select(Comment).where(Comment.author_id == author.id,
                                                            Comment.client_token == token))
         if existing is not None:
             return existing  # a concurrent duplicate won the race
@@ -235,12 +239,15 @@ def post_comment(
     db.session.execute(
         update(AgendaItem).where(AgendaItem.id == item.id).values(comment_count=AgendaItem.comment_count + 1)
     )
+    if author is not actor:
+        record(actor=actor, action="comment.posted_for", community=community, subject=author, item_id=item.id,
+               comment_id=comment.id)
     where = link("agenda.show", slug=community.slug, item_id=item.id, _anchor=f"comment-{comment.id}")
     recipients = [u.id for users in mentioned(community, body).values() for u in users]
-    told = notifications.notify(recipients=recipients, kind="mention", actor=actor, link=where,
+    told = notifications.notify(recipients=recipients, kind="mention", actor=author, link=where,
                                 community_id=community.id, item=item.title)
     if parent is not None and parent.author_id not in told:
-        told += notifications.notify(recipients=[parent.author_id], kind="reply", actor=actor, link=where,
+        told += notifications.notify(recipients=[parent.author_id], kind="reply", actor=author, link=where,
                                      community_id=community.id, item=item.title)
     db.session.commit()
     _announce_comment(community, item, comment, new=True)

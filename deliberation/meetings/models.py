@@ -99,6 +99,8 @@ class Attendance(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Staff who answered for a member without a phone.
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

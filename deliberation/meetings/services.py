@@ -377,18 +377,24 @@ def publish_meeting(*, actor: User, community: Community, meeting_id: int) -> Me
     return meeting
 
 
-def attend(*, actor: User, community: Community, meeting_id: int, on: bool) -> bool:
-    """A member says they will come (or no longer will)."""
+def attend(*, actor: User, community: Community, meeting_id: int, on: bool, on_behalf_of: int | None = None) -> bool:
+    """A member says they will come (or no longer will). Staff may answer for a managed
+    resident (``on_behalf_of``); her reply shows it was entered by staff."""
     require(actor, community, "community.participate")
+    member = agenda.participant(actor, community, on_behalf_of, "community.participate")
     meeting = meeting_in(community, meeting_id, actor)
     if meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.LIVE):
         raise InvalidTransition(_l("You can only reply to a meeting that has not ended."))
     existing = db.session.scalar(select(Attendance).where(Attendance.meeting_id == meeting.id,
-                                                          Attendance.user_id == actor.id))
+                                                          Attendance.user_id == member.id))
     if on and existing is None:
-        db.session.add(Attendance(meeting_id=meeting.id, user_id=actor.id))
+        db.session.add(Attendance(meeting_id=meeting.id, user_id=member.id,
+                                  entered_by_id=actor.id if member is not actor else None))
     elif not on and existing is not None:
         db.session.delete(existing)
+    if member is not actor:
+        record(actor=actor, action="meeting.rsvp_for", community=community, subject=member, meeting_id=meeting.id,
+               coming=bool(on))
     try:
         db.session.commit()
     except IntegrityError:  # a double click: one reply is kept
@@ -860,7 +866,7 @@ def grant_meeting_proxy(*, actor: User, community: Community, meeting_id: int, d
     meeting = meeting_in(community, meeting_id, actor)
     if meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.LIVE):
         raise InvalidTransition(_l("A proxy can be given for a meeting that has not ended."))
-    delegate = member_in(community, int(delegate_id))
+    delegate = voting.proxy_delegate(community, delegate_id)
     if delegate.id == grantor.id:
         raise ValidationError(_l("Choose someone else to vote for you."), field="delegate_id")
     # Lock both memberships: two grants by one member, or for one delegate, take turns.

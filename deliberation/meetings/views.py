@@ -23,6 +23,7 @@ from ..realtime import last_event_id
 from ..rendering import render, wants_fragment
 from ..text import render_markdown
 from ..timeutil import local_to_utc, utc_to_local
+from ..voting import services as voting_services
 from . import labels, services
 from .forms import AgendaEntryForm, MeetingForm, MinutesForm, NoteForm, SpeakerForm
 
@@ -147,7 +148,7 @@ def show(slug: str, meeting_id: int):
                   member=can(viewer, community, "community.participate"),
                   my_proxy=services.meeting_proxy_from(meeting, viewer),
                   held=services.meeting_proxies_held(meeting, viewer),
-                  members=verified_members(community) if viewer else [],
+                  members=voting_services.proxy_delegates(community) if viewer else [],
                   last_event_id=last_event_id())
 
 
@@ -346,7 +347,8 @@ def attendance(slug: str, meeting_id: int):
             return redirect(url_for("meetings.attendance", slug=slug, meeting_id=meeting.id), 303)
     checked = {c.user_id: c for c in services.check_ins(meeting)}
     return render("meetings/attendance.html", "roster", community=community, meeting=meeting,
-                  members=verified_members(community), checked=checked, present=services.present(meeting),
+                  members=verified_members(community), delegates=voting_services.proxy_delegates(community),
+                  checked=checked, present=services.present(meeting),
                   proxies=services.active_meeting_proxies(meeting), may_paper=can(current_user, community,
                                                                                   "votes.paper"))
 

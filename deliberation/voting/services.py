@@ -32,7 +32,7 @@ from ..agenda.models import AgendaItem, ItemStatus
 from ..audit.services import record
 from ..communities.models import Community, Membership, MembershipStatus, Ownership, Unit
 from ..communities.permissions import can, require
-from ..communities.services import member_in
+from ..communities.services import member_in, verified_members
 from ..errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..notifications import services as notifications
@@ -975,6 +975,39 @@ def enter_paper_ballot(*, actor: User, community: Community, measure_id: int, vo
     return receipt
 
 
+@dataclass
+class PaperSlip:
+    measure: Measure
+    voter: User
+    content: dict
+    receipt: str
+    units: str
+    entered_by: User | None
+    entered_at: datetime
+
+
+def paper_slip(*, actor: User, community: Community, measure_id: int, voter_id: int, receipt: str) -> PaperSlip:
+    """What goes on the receipt slip staff print and hand to a member whose paper ballot they
+    entered: read only. The receipt comes from the entry just made (the app cannot tell which
+    ballot of a secret vote is hers), so the slip can be printed only then, by staff."""
+    require(actor, community, "votes.paper")
+    measure = db.session.scalar(select(Measure).where(Measure.id == measure_id, Measure.community_id == community.id))
+    if measure is None:
+        raise NotFound(_l("That measure does not exist in this community."))
+    voter = member_in(community, int(voter_id))
+    taken = db.session.scalar(select(Participation).where(
+        Participation.measure_id == measure.id, Participation.voter_id == voter.id,
+        Participation.channel == Channel.PAPER))
+    ballot = db.session.scalar(select(Ballot).where(Ballot.measure_id == measure.id,
+                                                    Ballot.receipt == (receipt or "").strip().upper()))
+    # A roll-call ballot names its voter, so a receipt of someone else's is refused too.
+    if taken is None or ballot is None or (ballot.voter_id is not None and ballot.voter_id != voter.id):
+        raise NotFound(_l("There is no paper ballot with that receipt for this member."))
+    entry = roll_entry(measure, voter.id)
+    return PaperSlip(measure=measure, voter=voter, content=ballot.content, receipt=ballot.receipt,
+                     units=entry.units if entry else "", entered_by=taken.cast_by, entered_at=taken.created_at)
+
+
 def record_show_of_hands(*, actor: User, community: Community, measure_id: int, counts: dict[str, int],
                          present: int, note: str = "") -> Measure:
     """A chair records a show of hands in the meeting as counts (an analog vote). It decides
@@ -1029,6 +1062,24 @@ def record_show_of_hands(*, actor: User, community: Community, measure_id: int, 
 # ---------------------------------------------------------------- proxies
 
 
+def proxy_delegate(community: Community, delegate_id) -> User:
+    """The member a proxy names to vote. A managed resident cannot: she has no phone and no
+    login, so she could never cast the ballots she holds (her own vote is entered by staff)."""
+    try:
+        delegate = member_in(community, int(delegate_id))
+    except (TypeError, ValueError):
+        raise ValidationError(_l("Please choose a member."), field="delegate_id") from None
+    if delegate.is_managed:
+        raise ValidationError(_l("%(name)s has no phone and cannot vote for others. Please choose another member.",
+                                 name=delegate.display_name), field="delegate_id")
+    return delegate
+
+
+def proxy_delegates(community: Community) -> list[User]:
+    """The members a proxy may name: verified members who can log in and vote."""
+    return [u for u in verified_members(community) if not u.is_managed]
+
+
 def grant_proxy(*, actor: User, community: Community, measure_id: int, delegate_id: int,
                 grantor_id: int | None = None) -> Proxy:
     """A voter authorises another member to vote for them on this measure. Staff may enter a
@@ -1042,7 +1093,7 @@ def grant_proxy(*, actor: User, community: Community, measure_id: int, delegate_
         grantor = actor
     measure = _lock_open_measure(community, measure_id, for_ballots=False)
     _lock_roll_entry(measure, grantor.id, own=not on_paper)
-    delegate = member_in(community, int(delegate_id))
+    delegate = proxy_delegate(community, delegate_id)
     if delegate.id == grantor.id:
         raise ValidationError(_l("Choose someone else to vote for you."), field="delegate_id")
     if has_voted(measure, grantor.id):

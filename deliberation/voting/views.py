@@ -14,12 +14,12 @@ from wtforms.fields.choices import SelectChoice
 
 from ..agenda.services import get_item
 from ..communities.permissions import require, roles_of
-from ..communities.services import get_community, verified_members
+from ..communities.services import get_community
 from ..errors import DomainError, ValidationError
 from ..extensions import db
 from ..forms import NOT_SUBMITTED, flash_refusals, show_error, status_for, submit_form
 from ..realtime import last_event_id
-from ..rendering import render
+from ..rendering import qr_svg, render
 from ..timeutil import local_to_utc, utc_to_local
 from . import labels, services
 from .forms import HandsForm, MeasureForm, PaperProxyForm, ProxyForm
@@ -203,7 +203,7 @@ def _page(community, measure, *, status_code: int = 200, error: str | None = Non
           for_voter=None):
     viewer = _viewer()
     proxy_form = ProxyForm()
-    proxy_form.delegate_id.choices = [SelectChoice(u.id, u.display_name) for u in verified_members(community)
+    proxy_form.delegate_id.choices = [SelectChoice(u.id, u.display_name) for u in services.proxy_delegates(community)
                                       if viewer is None or u.id != viewer.id]
     return render(
         "voting/show.html", community=community, item=measure.item, measure=measure, viewer=viewer,
@@ -300,11 +300,14 @@ def paper(slug: str, measure_id: int):
     waiting = _roll_members(measure, not_voted=True)
     proxy_form = PaperProxyForm(prefix="proxy")
     proxy_form.grantor_id.choices = [SelectChoice(e.user_id, e.user.display_name) for e in waiting]
-    proxy_form.delegate_id.choices = [SelectChoice(u.id, u.display_name) for u in verified_members(community)]
+    chosen = request.args.get("voter_id", type=int)  # from a managed resident's page: her name preselected
+    if request.method == "GET" and chosen:
+        proxy_form.grantor_id.data = chosen
+    proxy_form.delegate_id.choices = [SelectChoice(u.id, u.display_name) for u in services.proxy_delegates(community)]
     places = services.places_waiting(measure) if services.on_register(measure) else []
     context = {"community": community, "measure": measure, "item": measure.item, "waiting": waiting,
-               "proxy_form": proxy_form, "values": request.form, "places": places,
-               "on_register": services.on_register(measure)}
+               "proxy_form": proxy_form, "values": request.form if request.method == "POST" else request.args,
+               "places": places, "on_register": services.on_register(measure)}
     if request.method == "POST" and request.form.get("what") == "proxy":
         granted = submit_form(proxy_form, lambda: services.grant_proxy(
             actor=current_user, community=community, measure_id=measure.id,
@@ -349,6 +352,20 @@ def paper(slug: str, measure_id: int):
         return render("voting/receipt.html", community=community, measure=measure, receipt=receipt,
                       content=content, paper_for=voter)
     return render("voting/paper.html", **context)
+
+
+@bp.route("/measures/<int:measure_id>/paper/slip", methods=["POST"])
+@login_required
+def paper_slip(slug: str, measure_id: int):
+    """The printable receipt slip staff hand to the member whose paper ballot they just entered.
+    POST, so the receipt never appears in an address (or a server log) next to the member's id."""
+    community = get_community(slug)
+    slip = services.paper_slip(actor=current_user, community=community, measure_id=measure_id,
+                               voter_id=request.form.get("voter_id", type=int) or 0,
+                               receipt=request.form.get("receipt", ""))
+    board_url = url_for("voting.board", slug=slug, measure_id=measure_id, _external=True)
+    return render("voting/slip.html", community=community, slip=slip, measure=slip.measure, board_url=board_url,
+                  qr=qr_svg(board_url))
 
 
 @bp.route("/measures/<int:measure_id>/hands", methods=["GET", "POST"])
