@@ -353,6 +353,52 @@ def test_board_lists_every_receipt_and_a_recount_equals_the_published_tally(hall
     assert "No ballot has the code" in missing.get_data(as_text=True)
 
 
+def test_receipt_lookup_forgives_case_spaces_hyphens_and_full_width_forms(hall, client):
+    community, chair, staff, residents = hall
+    measure = make_measure(community, chair=chair)
+    receipts = [voting.cast_ballot(actor=r, community=community, measure_id=measure.id, content=YES)
+                for r in residents[:3]]
+    _close(community, chair, measure)
+    code = receipts[1]
+    bare = code.replace("-", "")
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in bare)  # what a phone keyboard in Chinese mode types
+    for typed in (bare.lower(), f"{bare[:4]} {bare[4:8]} {bare[8:]}", f" {code.lower()} ", f"{code[:9]}—{bare[8:]}",
+                  full_width, f"{bare[:4]}.{bare[4:]}"):
+        assert voting.find_receipt(measure, typed).found.receipt == code, typed
+        page = client.get(f"/c/{community.slug}/measures/{measure.id}/board", query_string={"receipt": typed},
+                          headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert "Found: " + code in page and "No ballot has the code" not in page, typed
+
+
+def test_receipt_with_a_misread_character_is_told_so_not_that_the_ballot_is_missing(hall, client):
+    community, chair, staff, residents = hall
+    measure = make_measure(community, chair=chair)
+    receipts = [voting.cast_ballot(actor=r, community=community, measure_id=measure.id, content=YES)
+                for r in residents[:3]]
+    _close(community, chair, measure)
+    code = receipts[0]
+    # The alphabet has no 0, O, 1, I or L: one such character typed in place of a real one.
+    assert not set("01ILO") & set(voting.RECEIPT_ALPHABET)
+    misread = "O" + code[1:]
+    lookup = voting.find_receipt(measure, misread.lower())
+    assert lookup.problem == "characters" and lookup.misread == "O" and lookup.found is None
+    assert lookup.guess.receipt == code
+    page = client.get(f"/c/{community.slug}/measures/{measure.id}/board", query_string={"receipt": misread},
+                      headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "从不使用 0、O、1、I、L" in page and code in page and "没有回执码为" not in page
+    # Too short: the length is the problem, not a lost ballot.
+    short = client.get(f"/c/{community.slug}/measures/{measure.id}/board", query_string={"receipt": code[:-1]},
+                       headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "A receipt code has 12 letters and digits" in short and "you typed 11" in short
+    assert "No ballot has the code" not in short
+    # A well-formed code that really is not on the board still says so (normalised).
+    absent = next(c for c in ("2222-3333-4444", "2222-3333-5555") if c not in receipts)
+    missing = client.get(f"/c/{community.slug}/measures/{measure.id}/board",
+                         query_string={"receipt": absent.replace("-", " ")},
+                         headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"No ballot has the code {absent}" in missing
+
+
 # ---------------------------------------------------------------- paper ballots, proxies, hands
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -172,6 +173,58 @@ def board(measure: Measure) -> list[Ballot]:
     if measure.status != MeasureStatus.CLOSED:
         return []
     return list(db.session.scalars(select(Ballot).where(Ballot.measure_id == measure.id).order_by(Ballot.receipt)))
+
+
+# Characters the receipt alphabet never uses: typed, they are a misreading of the printed code.
+_NOT_IN_RECEIPTS = frozenset("01ILO")
+RECEIPT_LENGTH = 12
+
+
+@dataclass(frozen=True)
+class ReceiptLookup:
+    """What a typed receipt code found on a board. ``code`` is the typed code normalised
+    (``XXXX-XXXX-XXXX``); ``problem`` says why nothing could be looked up ("length" or
+    "characters", with the offending characters in ``misread``); ``guess`` is set when the code
+    had characters receipts never use and exactly one ballot matches all the others."""
+
+    code: str
+    found: Ballot | None = None
+    guess: Ballot | None = None
+    problem: str | None = None
+    misread: str = ""
+
+
+def normalise_receipt(typed: str) -> str:
+    """The typed code as the receipt prints it: full-width forms folded (phone keyboards in
+    Chinese mode type them), case ignored, spaces, hyphens and any other separators dropped."""
+    folded = unicodedata.normalize("NFKC", typed or "").upper()
+    bare = "".join(ch for ch in folded if ch.isascii() and ch.isalnum())
+    if len(bare) != RECEIPT_LENGTH:
+        return bare
+    return f"{bare[:4]}-{bare[4:8]}-{bare[8:]}"
+
+
+def find_receipt(measure: Measure, typed: str) -> ReceiptLookup:
+    """Look a voter's typed receipt up on the measure's board. Telling a voter their ballot is
+    missing is the worst thing this page can say wrongly, so only a well-formed code that is
+    really absent gets that answer; a misread or mistyped code gets told what is wrong with it."""
+    code = normalise_receipt(typed)
+    bare = code.replace("-", "")
+    ballots = board(measure)
+    if len(bare) != RECEIPT_LENGTH:
+        return ReceiptLookup(code=code, problem="length")
+    misread = "".join(sorted({ch for ch in bare if ch in _NOT_IN_RECEIPTS}))
+    if misread:
+        # A misread character (O for D or Q, 1 for T or J, ...) is a wildcard: if exactly one
+        # ballot agrees on every other position it is very probably the voter's, and we say so
+        # as a guess for them to check, never as a certain match.
+        matches = [b for b in ballots
+                   if all(t in _NOT_IN_RECEIPTS or t == r for t, r in zip(bare, b.receipt.replace("-", ""),
+                                                                          strict=True))]
+        unknown = sum(ch in _NOT_IN_RECEIPTS for ch in bare)
+        guess = matches[0] if len(matches) == 1 and unknown <= 2 else None
+        return ReceiptLookup(code=code, guess=guess, problem="characters", misread=misread)
+    return ReceiptLookup(code=code, found=next((b for b in ballots if b.receipt == code), None))
 
 
 def tally(measure: Measure) -> dict:

@@ -362,11 +362,11 @@ def results(slug: str, measure_id: int):
 def board(slug: str, measure_id: int):
     community = get_community(slug)
     measure = services.close_if_due(services.measure_in(community, measure_id, _viewer()))
-    wanted = (request.args.get("receipt") or "").strip().upper()
-    ballots = services.board(measure)
-    found = next((b for b in ballots if b.receipt == wanted), None) if wanted else None
-    return render("voting/board.html", community=community, measure=measure, item=measure.item, ballots=ballots,
-                  wanted=wanted, found=found)
+    wanted = (request.args.get("receipt") or "").strip()
+    lookup = services.find_receipt(measure, wanted) if wanted else None
+    return render("voting/board.html", community=community, measure=measure, item=measure.item,
+                  ballots=services.board(measure), wanted=wanted, lookup=lookup,
+                  found=lookup.found if lookup else None)
 
 
 @bp.route("/measures/<int:measure_id>/board.json")
