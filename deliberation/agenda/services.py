@@ -112,10 +112,13 @@ def list_items(
     if q:
         like = f"%{_escape_like(q)}%"
         query = query.where(or_(AgendaItem.title.like(like, escape="\\"), AgendaItem.body.like(like, escape="\\")))
+    # "Newest" is by the date the list shows (submitted, or created for a draft), not by id:
+    # items written with an earlier date (a history imported or entered late) get higher ids.
+    newest = (func.coalesce(AgendaItem.submitted_at, AgendaItem.created_at).desc(), AgendaItem.id.desc())
     order = {
-        "supported": (AgendaItem.support_count.desc(), AgendaItem.id.desc()),
-        "discussed": (AgendaItem.comment_count.desc(), AgendaItem.id.desc()),
-    }.get(sort, (AgendaItem.id.desc(),))
+        "supported": (AgendaItem.support_count.desc(), *newest),
+        "discussed": (AgendaItem.comment_count.desc(), *newest),
+    }.get(sort, newest)
     query = query.options(selectinload(AgendaItem.author), selectinload(AgendaItem.category))
     return db.paginate(query.order_by(*order), page=page, per_page=per_page, error_out=False, count=True)
 
