@@ -294,4 +294,4 @@ def test_system_notes_on_the_timeline_are_shown_in_the_readers_language(app, cli
     chinese = client.get(f"/c/{community.slug}/items/{item.id}", headers={"Accept-Language": "zh-CN"})
     english = client.get(f"/c/{community.slug}/items/{item.id}", headers={"Accept-Language": "en"})
     assert "联名达到 1 人。" in chinese.get_data(as_text=True)
-    assert "Reached 1 supports." in english.get_data(as_text=True)
+    assert "Reached 1 support." in english.get_data(as_text=True)

@@ -399,6 +399,39 @@ def test_receipt_with_a_misread_character_is_told_so_not_that_the_ballot_is_miss
     assert f"No ballot has the code {absent}" in missing
 
 
+def test_someone_verified_after_the_vote_opened_is_told_why_they_are_not_on_the_roll(hall, client):
+    from deliberation.communities import services as communities
+    from tests.factories import request_to_join
+
+    community, chair, staff, residents = hall
+    measure = make_measure(community, chair=chair)
+    newcomer = request_to_join(community).user
+    assert voting.roll_absence(measure, newcomer.id).reason == "not_member"
+    membership = communities.verify_membership(
+        actor=staff, community=community,
+        membership_id=next(m.id for m in communities.memberships(actor=staff, community=community)
+                           if m.user_id == newcomer.id))
+    absence = voting.roll_absence(measure, newcomer.id)
+    assert absence.reason == "verified_after" and absence.fixed_at == measure.opened_at
+    assert absence.since == membership.decided_at > measure.opened_at
+    _login(client, newcomer)
+    page = client.get(f"/c/{community.slug}/measures/{measure.id}", headers={"Accept-Language": "zh-CN"})
+    body = page.get_data(as_text=True)
+    assert "投票人名册在表决开启时" in body and "之后" in body and "社区工作人员" in body
+    # Casting anyway is refused by the service, whatever the page shows.
+    with pytest.raises(PermissionDenied):
+        voting.cast_ballot(actor=newcomer, community=community, measure_id=measure.id, content=YES)
+
+
+def test_a_member_without_a_unit_is_told_owners_vote_and_to_ask_staff_to_link_it(hall):
+    community, chair, staff, residents = hall
+    unit = make_unit(community, "2-1-301")
+    owner = make_member(community, owns=(unit,))
+    measure = make_measure(community, chair=chair, electorate="owners", weighting="unit")
+    assert voting.roll_entry(measure, owner.id) is not None
+    assert voting.roll_absence(measure, residents[0].id).reason == "not_owner"
+
+
 # ---------------------------------------------------------------- paper ballots, proxies, hands
 
 

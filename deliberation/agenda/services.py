@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import render_template
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -412,7 +413,7 @@ STATUS_LABELS = {
 # Notes the app writes on the timeline itself are stored as keys and translated when shown,
 # so each reader sees them in their own language; people's notes are shown as written.
 SYSTEM_NOTES = {
-    "threshold": _l("Reached %(n)d supports."),
+    "threshold": lambda n: ngettext("Reached %(num)d support.", "Reached %(num)d supports.", n),
     "review_requested": _l("Review requested."),
     "vote_closed": _l("Voting closed on every measure."),
     "implemented": _l("Every adopted resolution is carried out."),
@@ -434,6 +435,8 @@ def timeline_note(note: str) -> str:
     for pair in pairs:
         name, _, value = pair.partition("=")
         params[name] = int(value) if value.isdigit() else value
+    if callable(template):  # a note with a count, said in the right plural form
+        return template(**params)
     return str(template) % params if params else str(template)
 
 

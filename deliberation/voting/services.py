@@ -108,6 +108,41 @@ def roll_entry(measure: Measure, user_id: int) -> Eligibility | None:
         select(Eligibility).where(Eligibility.measure_id == measure.id, Eligibility.user_id == user_id))
 
 
+@dataclass(frozen=True)
+class RollAbsence:
+    """Why someone is not on a measure's roll, so the page can tell them rather than just say
+    no. ``reason``: "not_member" (not a verified member now), "verified_after" (verified after
+    the roll was fixed), "not_owner" (owners' vote, no unit linked), "owner_after" (unit linked
+    after the roll was fixed), "not_present" (opened in a meeting, not checked in then), or
+    "unknown"."""
+
+    reason: str
+    fixed_at: datetime | None
+    since: datetime | None = None
+
+
+def roll_absence(measure: Measure, user_id: int) -> RollAbsence:
+    """Why ``user_id`` is not on the roll of ``measure`` (which was opened: the roll is fixed)."""
+    fixed_at = measure.opened_at
+    membership = db.session.scalar(select(Membership).where(
+        Membership.community_id == measure.community_id, Membership.user_id == user_id))
+    if membership is None or membership.status != MembershipStatus.VERIFIED:
+        return RollAbsence("not_member", fixed_at)
+    if fixed_at is not None and membership.decided_at is not None and membership.decided_at > fixed_at:
+        return RollAbsence("verified_after", fixed_at, membership.decided_at)
+    if measure.electorate == Electorate.OWNERS:
+        linked = db.session.scalar(
+            select(func.min(Ownership.created_at)).join(Unit, Unit.id == Ownership.unit_id)
+            .where(Ownership.user_id == user_id, Unit.community_id == measure.community_id))
+        if linked is None:
+            return RollAbsence("not_owner", fixed_at)
+        if fixed_at is not None and linked > fixed_at:
+            return RollAbsence("owner_after", fixed_at, linked)
+    if measure.meeting_id is not None:
+        return RollAbsence("not_present", fixed_at)
+    return RollAbsence("unknown", fixed_at)
+
+
 def has_voted(measure: Measure, user_id: int) -> bool:
     return db.session.scalar(
         select(Participation.id).where(Participation.measure_id == measure.id, Participation.voter_id == user_id)

@@ -181,10 +181,13 @@ def ballot_from(measure, values) -> dict:
 def _voter_context(community, measure, viewer) -> dict:
     """What this viewer may do on this measure (never broadcast)."""
     if viewer is None:
-        return {"entry": None, "voted": False, "my_proxy": None, "held": []}
+        return {"entry": None, "absence": None, "voted": False, "my_proxy": None, "held": []}
     held = services.proxies_held(measure, viewer.id) if measure.status == MeasureStatus.OPEN else []
+    entry = services.roll_entry(measure, viewer.id)
     return {
-        "entry": services.roll_entry(measure, viewer.id),
+        "entry": entry,
+        "absence": services.roll_absence(measure, viewer.id)
+        if entry is None and measure.status == MeasureStatus.OPEN else None,
         "voted": services.has_voted(measure, viewer.id),
         "my_proxy": services.active_proxy_from(measure, viewer.id),
         "held": [(p, services.has_voted(measure, p.grantor_id)) for p in held],
