@@ -17,7 +17,9 @@ from ..communities.models import Community
 from ..communities.permissions import can, require
 from ..errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..notifications import services as notifications
 from ..timeutil import utcnow
+from ..urls import link
 from .models import DISCUSSABLE, PUBLIC_STATUSES, TRANSITIONS, AgendaItem, Category, ItemEvent, ItemStatus, Support
 
 TITLE_MAX = 120
@@ -288,7 +290,9 @@ def support_item(*, actor: User, community: Community, item_id: int) -> AgendaIt
         try:
             _move(item, ItemStatus.ACCEPTED, actor=None,
                   note=system_note("threshold", n=community.support_threshold))
+            told = _tell_author(item, "item.accepted", actor=None)
             db.session.commit()
+            notifications.announce_to(told)
             accepted = True
         except (Conflict, InvalidTransition):
             db.session.rollback()  # a racing support (or staff) accepted it first
@@ -302,11 +306,20 @@ def support_item(*, actor: User, community: Community, item_id: int) -> AgendaIt
     return item
 
 
+def _tell_author(item: AgendaItem, kind: str, *, actor: User | None, **params) -> list[int]:
+    """Queue a notification to the item's author about what happened to it (in this transaction)."""
+    return notifications.notify(recipients=[item.author_id], kind=kind, actor=actor, community_id=item.community_id,
+                                link=link("agenda.show", slug=item.community.slug, item_id=item.id),
+                                item=item.title, **params)
+
+
 def accept_item(*, actor: User, community: Community, item_id: int, note: str = "") -> AgendaItem:
     require(actor, community, "items.moderate")
     item = _item_in(community, item_id)
     _move(item, ItemStatus.ACCEPTED, actor=actor, note=(note or "").strip()[:REASON_MAX])
+    told = _tell_author(item, "item.accepted", actor=actor)
     db.session.commit()
+    notifications.announce_to(told)
     _announce_status(item)
     return item
 
@@ -321,7 +334,9 @@ def reject_item(*, actor: User, community: Community, item_id: int, reason: str)
     item = _item_in(community, item_id)
     _move(item, ItemStatus.REJECTED, actor=actor, note=reason)
     item.status_reason = reason
+    told = _tell_author(item, "item.rejected", actor=actor, reason=reason)
     db.session.commit()
+    notifications.announce_to(told)
     _announce_status(item)
     return item
 
@@ -342,7 +357,9 @@ def merge_item(*, actor: User, community: Community, item_id: int, into_id, note
         raise ValidationError(_l("Merge into an open item of this community."), field="into_id")
     _move(item, ItemStatus.MERGED, actor=actor, note=(note or "").strip()[:REASON_MAX])
     item.merged_into_id = target.id
+    told = _tell_author(item, "item.merged", actor=actor, into=target.title)
     db.session.commit()
+    notifications.announce_to(told)
     _announce_status(item)
     return item
 

@@ -542,7 +542,8 @@ def open_measure(*, actor: User, community: Community, measure_id: int, meeting_
     record(actor=actor, action="measure.opened", community=community, measure_id=measure.id, eligible=len(voters))
     notifications.notify(
         recipients=[user_id for user_id, *_ in voters], kind="vote.opened", actor=actor, community_id=community.id,
-        link=link("voting.show", slug=community.slug, measure_id=measure.id), item=item.title)
+        link=link("voting.show", slug=community.slug, measure_id=measure.id), item=item.title,
+        group_link=link("agenda.show", slug=community.slug, item_id=item.id))
     db.session.commit()
     db.session.refresh(measure)
     agenda.announce_status(item)
