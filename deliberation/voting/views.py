@@ -132,6 +132,14 @@ def open_vote(slug: str, measure_id: int):
 @bp.route("/measures/<int:measure_id>/close", methods=["POST"])
 @login_required
 def close_vote(slug: str, measure_id: int):
+    if request.form.get("confirmed") != "1":
+        # Closing early cannot be undone: without the dialog's confirmation, ask on a page.
+        community = get_community(slug)
+        require(current_user, community, "votes.run")
+        measure = services.measure_in(community, measure_id, current_user)
+        if measure.status == MeasureStatus.OPEN:
+            return render("voting/confirm_close.html", community=community, measure=measure, item=measure.item,
+                          turnout=services.turnout(measure))
     return _step(slug, measure_id, lambda c: services.close_measure(actor=current_user, community=c,
                                                                     measure_id=measure_id),
                  _("The vote is closed and its result is recorded."))
