@@ -31,8 +31,14 @@ class ValidationError(DomainError):
 
 
 class PermissionDenied(DomainError):
+    """``allowed`` names who may do it (role labels), so the page can say so, not just "no"."""
+
     status_code = 403
     default_message = _l("You do not have permission to do that.")
+
+    def __init__(self, message=None, *, field: str | None = None, allowed=()) -> None:
+        super().__init__(message, field=field)
+        self.allowed = list(allowed)
 
 
 class NotFound(DomainError):
@@ -64,7 +70,7 @@ ERROR_TITLES = {
 
 ERROR_HINTS = {
     400: _l("Please go back, reload the page and try again."),
-    403: _l("If you think you should have access, ask your community staff."),
+    403: _l("If you think you should be able to, ask your community staff."),
     404: _l("The address may be mistyped, or the page was moved."),
     405: _l("Please go back and use the buttons on the page."),
     409: _l("Please reload the page to see the latest state."),
@@ -81,7 +87,7 @@ FALLBACK_500 = (
 )
 
 
-def render_error(status: int, message=None):
+def render_error(status: int, message=None, *, allowed=()):
     status_key = status if status in ERROR_TITLES else (500 if status >= 500 else 400)
     return (
         render_template(
@@ -90,6 +96,7 @@ def render_error(status: int, message=None):
             title=ERROR_TITLES[status_key],
             message=message,
             hint=ERROR_HINTS[status_key],
+            allowed=[str(label) for label in allowed],
         ),
         status,
     )
@@ -107,7 +114,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
-        return render_error(err.status_code, err.message)
+        return render_error(err.status_code, err.message, allowed=getattr(err, "allowed", ()))
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):

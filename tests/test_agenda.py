@@ -228,6 +228,29 @@ def test_list_filters_sorts_and_finds_chinese_substrings(app, client):
     assert "<html" not in fragment.get_data(as_text=True)
 
 
+def test_newest_first_sorts_by_date_across_years_not_by_id(app, client):
+    from datetime import datetime
+
+    from deliberation.timeutil import travel_to
+
+    community = make_community()
+    author = make_member(community)
+    today = make_item(community, author, title="今天提交的议题")
+    # Entered after today's item (higher ids), but dated in earlier years.
+    with travel_to(datetime(2025, 12, 31, 23, 0)):
+        make_item(community, author, title="二零二五年底的议题")
+    with travel_to(datetime(2024, 3, 1, 8, 0)):
+        make_item(community, author, title="二零二四年的议题")
+    with travel_to(datetime(2026, 1, 1, 1, 0)):
+        make_item(community, author, title="二零二六年初的议题")
+    titles = [i.title for i in agenda.list_items(community=community, viewer=None, sort="newest").items]
+    assert titles == [today.title, "二零二六年初的议题", "二零二五年底的议题", "二零二四年的议题"]
+    page = client.get(f"/c/{community.slug}/items?sort=newest").get_data(as_text=True)
+    assert page.index("今天提交") < page.index("二零二六年初") < page.index("二零二五年底") < page.index("二零二四年")
+    default = client.get(f"/c/{community.slug}/items").get_data(as_text=True)
+    assert default.index("今天提交") < default.index("二零二五年底")
+
+
 def test_pagination(app, client):
     community = make_community()
     author = make_member(community)
@@ -271,4 +294,4 @@ def test_system_notes_on_the_timeline_are_shown_in_the_readers_language(app, cli
     chinese = client.get(f"/c/{community.slug}/items/{item.id}", headers={"Accept-Language": "zh-CN"})
     english = client.get(f"/c/{community.slug}/items/{item.id}", headers={"Accept-Language": "en"})
     assert "联名达到 1 人。" in chinese.get_data(as_text=True)
-    assert "Reached 1 supports." in english.get_data(as_text=True)
+    assert "Reached 1 support." in english.get_data(as_text=True)

@@ -67,6 +67,34 @@ def test_placeholders_match(locale):
     assert not wrong, f"placeholders differ in {locale}: {wrong}"
 
 
+# A count met by a noun ("%(n)d owners", "%(n)d of %(o)d owners", "round(s)"): English needs
+# ngettext, or a reader sees "1 owners". Ordinals ("Art. %(n)d", "Version %(n)d") are not counts.
+COUNT_MEETS_NOUN = re.compile(r"%\(\w+\)d(?: of %\(\w+\)d)? (?!(?:of|in|min|more|is|was|has|as)\b)[a-z]+s\b|\w\(s\)")
+# Fixed limits that are never 1 ("at most %(n)d characters"): a constant, not a count.
+FIXED_LIMIT = re.compile(r"(?:[Aa]t most|[Aa]t least|under|longer than|to) %\(\w+\)d (?:characters|options|clauses)")
+
+
+def test_a_count_meeting_a_noun_uses_ngettext(source_messages):
+    singular_only = [m.id for m in source_messages if isinstance(m.id, str)
+                     and COUNT_MEETS_NOUN.search(FIXED_LIMIT.sub("", m.id))]
+    assert not singular_only, "use ngettext (singular and plural) for: " + "; ".join(singular_only)
+    assert COUNT_MEETS_NOUN.search("%(n)d owners") and COUNT_MEETS_NOUN.search("after %(n)d round(s).")
+    assert COUNT_MEETS_NOUN.search("%(po)d of %(o)d owners took part")
+    assert not COUNT_MEETS_NOUN.search("Art. %(n)d: %(text)s")
+    assert not COUNT_MEETS_NOUN.search(FIXED_LIMIT.sub("", "At most %(n)d options."))
+
+
+def test_english_plurals_read_right_for_one_and_many(app):
+    from flask_babel import force_locale, ngettext
+
+    with app.test_request_context(), force_locale("en"):
+        assert ngettext("%(num)d owner", "%(num)d owners", 1) == "1 owner"
+        assert ngettext("%(num)d owner", "%(num)d owners", 3) == "3 owners"
+        assert ngettext("%(num)d record", "%(num)d records", 1) == "1 record"
+    with app.test_request_context(), force_locale("zh_Hans_CN"):
+        assert ngettext("%(num)d owner", "%(num)d owners", 3) == "3 位业主"
+
+
 def test_chinese_is_not_english_copied():
     with CATALOGS["zh_Hans_CN"].open("rb") as fh:
         catalog = read_po(fh)

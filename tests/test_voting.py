@@ -353,6 +353,85 @@ def test_board_lists_every_receipt_and_a_recount_equals_the_published_tally(hall
     assert "No ballot has the code" in missing.get_data(as_text=True)
 
 
+def test_receipt_lookup_forgives_case_spaces_hyphens_and_full_width_forms(hall, client):
+    community, chair, staff, residents = hall
+    measure = make_measure(community, chair=chair)
+    receipts = [voting.cast_ballot(actor=r, community=community, measure_id=measure.id, content=YES)
+                for r in residents[:3]]
+    _close(community, chair, measure)
+    code = receipts[1]
+    bare = code.replace("-", "")
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in bare)  # what a phone keyboard in Chinese mode types
+    for typed in (bare.lower(), f"{bare[:4]} {bare[4:8]} {bare[8:]}", f" {code.lower()} ", f"{code[:9]}—{bare[8:]}",
+                  full_width, f"{bare[:4]}.{bare[4:]}"):
+        assert voting.find_receipt(measure, typed).found.receipt == code, typed
+        page = client.get(f"/c/{community.slug}/measures/{measure.id}/board", query_string={"receipt": typed},
+                          headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert "Found: " + code in page and "No ballot has the code" not in page, typed
+
+
+def test_receipt_with_a_misread_character_is_told_so_not_that_the_ballot_is_missing(hall, client):
+    community, chair, staff, residents = hall
+    measure = make_measure(community, chair=chair)
+    receipts = [voting.cast_ballot(actor=r, community=community, measure_id=measure.id, content=YES)
+                for r in residents[:3]]
+    _close(community, chair, measure)
+    code = receipts[0]
+    # The alphabet has no 0, O, 1, I or L: one such character typed in place of a real one.
+    assert not set("01ILO") & set(voting.RECEIPT_ALPHABET)
+    misread = "O" + code[1:]
+    lookup = voting.find_receipt(measure, misread.lower())
+    assert lookup.problem == "characters" and lookup.misread == "O" and lookup.found is None
+    assert lookup.guess.receipt == code
+    page = client.get(f"/c/{community.slug}/measures/{measure.id}/board", query_string={"receipt": misread},
+                      headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "从不使用 0、O、1、I、L" in page and code in page and "没有回执码为" not in page
+    # Too short: the length is the problem, not a lost ballot.
+    short = client.get(f"/c/{community.slug}/measures/{measure.id}/board", query_string={"receipt": code[:-1]},
+                       headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "A receipt code has 12 letters and digits" in short and "you typed 11" in short
+    assert "No ballot has the code" not in short
+    # A well-formed code that really is not on the board still says so (normalised).
+    absent = next(c for c in ("2222-3333-4444", "2222-3333-5555") if c not in receipts)
+    missing = client.get(f"/c/{community.slug}/measures/{measure.id}/board",
+                         query_string={"receipt": absent.replace("-", " ")},
+                         headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"No ballot has the code {absent}" in missing
+
+
+def test_someone_verified_after_the_vote_opened_is_told_why_they_are_not_on_the_roll(hall, client):
+    from deliberation.communities import services as communities
+    from tests.factories import request_to_join
+
+    community, chair, staff, residents = hall
+    measure = make_measure(community, chair=chair)
+    newcomer = request_to_join(community).user
+    assert voting.roll_absence(measure, newcomer.id).reason == "not_member"
+    membership = communities.verify_membership(
+        actor=staff, community=community,
+        membership_id=next(m.id for m in communities.memberships(actor=staff, community=community)
+                           if m.user_id == newcomer.id))
+    absence = voting.roll_absence(measure, newcomer.id)
+    assert absence.reason == "verified_after" and absence.fixed_at == measure.opened_at
+    assert absence.since == membership.decided_at > measure.opened_at
+    _login(client, newcomer)
+    page = client.get(f"/c/{community.slug}/measures/{measure.id}", headers={"Accept-Language": "zh-CN"})
+    body = page.get_data(as_text=True)
+    assert "投票人名册在表决开启时" in body and "之后" in body and "社区工作人员" in body
+    # Casting anyway is refused by the service, whatever the page shows.
+    with pytest.raises(PermissionDenied):
+        voting.cast_ballot(actor=newcomer, community=community, measure_id=measure.id, content=YES)
+
+
+def test_a_member_without_a_unit_is_told_owners_vote_and_to_ask_staff_to_link_it(hall):
+    community, chair, staff, residents = hall
+    unit = make_unit(community, "2-1-301")
+    owner = make_member(community, owns=(unit,))
+    measure = make_measure(community, chair=chair, electorate="owners", weighting="unit")
+    assert voting.roll_entry(measure, owner.id) is not None
+    assert voting.roll_absence(measure, residents[0].id).reason == "not_owner"
+
+
 # ---------------------------------------------------------------- paper ballots, proxies, hands
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import render_template
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -16,7 +17,9 @@ from ..communities.models import Community
 from ..communities.permissions import acting_for, can, require
 from ..errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
+from ..notifications import services as notifications
 from ..timeutil import utcnow
+from ..urls import link
 from .models import DISCUSSABLE, PUBLIC_STATUSES, TRANSITIONS, AgendaItem, Category, ItemEvent, ItemStatus, Support
 
 TITLE_MAX = 120
@@ -111,10 +114,13 @@ def list_items(
     if q:
         like = f"%{_escape_like(q)}%"
         query = query.where(or_(AgendaItem.title.like(like, escape="\\"), AgendaItem.body.like(like, escape="\\")))
+    # "Newest" is by the date the list shows (submitted, or created for a draft), not by id:
+    # items written with an earlier date (a history imported or entered late) get higher ids.
+    newest = (func.coalesce(AgendaItem.submitted_at, AgendaItem.created_at).desc(), AgendaItem.id.desc())
     order = {
-        "supported": (AgendaItem.support_count.desc(), AgendaItem.id.desc()),
-        "discussed": (AgendaItem.comment_count.desc(), AgendaItem.id.desc()),
-    }.get(sort, (AgendaItem.id.desc(),))
+        "supported": (AgendaItem.support_count.desc(), *newest),
+        "discussed": (AgendaItem.comment_count.desc(), *newest),
+    }.get(sort, newest)
     query = query.options(selectinload(AgendaItem.author), selectinload(AgendaItem.category))
     return db.paginate(query.order_by(*order), page=page, per_page=per_page, error_out=False, count=True)
 
@@ -314,7 +320,9 @@ def support_item(*, actor: User, community: Community, item_id: int, on_behalf_o
         try:
             _move(item, ItemStatus.ACCEPTED, actor=None,
                   note=system_note("threshold", n=community.support_threshold))
+            told = _tell_author(item, "item.accepted", actor=None)
             db.session.commit()
+            notifications.announce_to(told)
             accepted = True
         except (Conflict, InvalidTransition):
             db.session.rollback()  # a racing support (or staff) accepted it first
@@ -328,11 +336,20 @@ def support_item(*, actor: User, community: Community, item_id: int, on_behalf_o
     return item
 
 
+def _tell_author(item: AgendaItem, kind: str, *, actor: User | None, **params) -> list[int]:
+    """Queue a notification to the item's author about what happened to it (in this transaction)."""
+    return notifications.notify(recipients=[item.author_id], kind=kind, actor=actor, community_id=item.community_id,
+                                link=link("agenda.show", slug=item.community.slug, item_id=item.id),
+                                item=item.title, **params)
+
+
 def accept_item(*, actor: User, community: Community, item_id: int, note: str = "") -> AgendaItem:
     require(actor, community, "items.moderate")
     item = _item_in(community, item_id)
     _move(item, ItemStatus.ACCEPTED, actor=actor, note=(note or "").strip()[:REASON_MAX])
+    told = _tell_author(item, "item.accepted", actor=actor)
     db.session.commit()
+    notifications.announce_to(told)
     _announce_status(item)
     return item
 
@@ -347,7 +364,9 @@ def reject_item(*, actor: User, community: Community, item_id: int, reason: str)
     item = _item_in(community, item_id)
     _move(item, ItemStatus.REJECTED, actor=actor, note=reason)
     item.status_reason = reason
+    told = _tell_author(item, "item.rejected", actor=actor, reason=reason)
     db.session.commit()
+    notifications.announce_to(told)
     _announce_status(item)
     return item
 
@@ -368,7 +387,9 @@ def merge_item(*, actor: User, community: Community, item_id: int, into_id, note
         raise ValidationError(_l("Merge into an open item of this community."), field="into_id")
     _move(item, ItemStatus.MERGED, actor=actor, note=(note or "").strip()[:REASON_MAX])
     item.merged_into_id = target.id
+    told = _tell_author(item, "item.merged", actor=actor, into=target.title)
     db.session.commit()
+    notifications.announce_to(told)
     _announce_status(item)
     return item
 
@@ -429,7 +450,7 @@ STATUS_LABELS = {
 # Notes the app writes on the timeline itself are stored as keys and translated when shown,
 # so each reader sees them in their own language; people's notes are shown as written.
 SYSTEM_NOTES = {
-    "threshold": _l("Reached %(n)d supports."),
+    "threshold": lambda n: ngettext("Reached %(num)d support.", "Reached %(num)d supports.", n),
     "review_requested": _l("Review requested."),
     "vote_closed": _l("Voting closed on every measure."),
     "implemented": _l("Every adopted resolution is carried out."),
@@ -451,6 +472,8 @@ def timeline_note(note: str) -> str:
     for pair in pairs:
         name, _, value = pair.partition("=")
         params[name] = int(value) if value.isdigit() else value
+    if callable(template):  # a note with a count, said in the right plural form
+        return template(**params)
     return str(template) % params if params else str(template)
 
 

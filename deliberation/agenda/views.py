@@ -10,11 +10,11 @@ from wtforms.fields.choices import SelectChoice
 from .. import realtime
 from ..attachments import services as attachments
 from ..communities.forms import ActionForm
-from ..communities.permissions import can, roles_of
+from ..communities.permissions import can, require, roles_of
 from ..communities.services import get_community, member_in, update_settings
 from ..discussion import services as discussion
 from ..discussion.forms import CommentForm
-from ..errors import DomainError
+from ..errors import DomainError, PermissionDenied
 from ..forms import NOT_SUBMITTED, status_for, submit_form
 from ..rendering import render, wants_fragment
 from . import services
@@ -101,8 +101,12 @@ def new(slug: str):
 def edit(slug: str, item_id: int):
     community = get_community(slug)
     item = services.get_item(community=community, item_id=item_id, viewer=current_user)
-    if item.author_id != current_user.id or item.status != ItemStatus.DRAFT:
-        abort(403)
+    if item.author_id != current_user.id:
+        raise PermissionDenied(_("Only the author can edit this item."), allowed=[_("The item's author")])
+    if item.status != ItemStatus.DRAFT:
+        raise PermissionDenied(_("An item can be edited only while it is a draft. Once submitted, its text stays "
+                                 "as neighbours supported it; add what changed in the discussion."),
+                               allowed=[_("The item's author, while it is a draft")])
     form = ItemForm(obj=item)
     form.category_id.choices = _category_choices(community)
     if submit_form(form, lambda: _save_item(community, form, item.id)) is not NOT_SUBMITTED:
@@ -223,8 +227,7 @@ def merge(slug: str, item_id: int):
 def settings(slug: str):
     community = get_community(slug)
     form = SettingsForm(threshold=community.support_threshold, max_proxies=community.max_proxies)
-    if not can(current_user, community, "community.settings"):
-        abort(403)
+    require(current_user, community, "community.settings")
 
     saved = submit_form(form, lambda: update_settings(
         actor=current_user, community=community, support_threshold=form.threshold.data,

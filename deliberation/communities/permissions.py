@@ -112,7 +112,15 @@ def can(user: User | None, community: Community, action: str) -> bool:
 
 def require(user: User | None, community: Community, action: str) -> None:
     if not can(user, community, action):
-        raise PermissionDenied(DENIED_MESSAGES.get(action))
+        raise PermissionDenied(DENIED_MESSAGES.get(action), allowed=who_may(action))
+
+
+def who_may(action: str) -> list:
+    """Who may take ``action``, as role labels to show a person who was refused."""
+    roles = POLICY[action]
+    if roles == ANY_MEMBER:
+        return [_l("Every verified member of this community")]
+    return [ROLE_LABELS[role] for role in Role if role in roles]
 
 
 def acting_for(actor: User | None, community: Community, member_id) -> User:

@@ -22,7 +22,9 @@ from ..accounts.services import clean_display_name
 from ..audit.services import record
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationError
 from ..extensions import db
+from ..notifications import services as notifications
 from ..timeutil import utcnow
+from ..urls import link
 from .models import (
     GRANTABLE_ROLES,
     Community,
@@ -154,7 +156,11 @@ def verify_membership(*, actor: User, community: Community, membership_id: int) 
     )
     record(actor=actor, action="membership.verified", community=community, subject=membership.user,
            unit=membership.claimed_label)
+    told = notifications.notify(recipients=[membership.user_id], kind="membership.verified", actor=actor,
+                                community_id=community.id, link=link("communities.show", slug=community.slug),
+                                community=community.name)
     db.session.commit()
+    notifications.announce_to(told)
     return membership
 
 
@@ -173,7 +179,11 @@ def reject_membership(*, actor: User, community: Community, membership_id: int, 
     membership.decided_at = utcnow()
     membership.decided_by_id = actor.id
     record(actor=actor, action="membership.rejected", community=community, subject=membership.user, reason=reason)
+    told = notifications.notify(recipients=[membership.user_id], kind="membership.rejected", actor=actor,
+                                community_id=community.id, link=link("communities.show", slug=community.slug),
+                                community=community.name, reason=reason)
     db.session.commit()
+    notifications.announce_to(told)
     return membership
 
 

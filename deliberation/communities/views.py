@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -201,7 +202,7 @@ def import_units(slug: str):
     if form.validate_on_submit():
         result = services.import_units(actor=current_user, community=community, data=form.file.data.read())
         if not result.errors:
-            flash(_("%(n)d units were imported.", n=result.created), "success")
+            flash(ngettext("%(num)d unit was imported.", "%(num)d units were imported.", result.created), "success")
             return redirect(url_for("communities.units", slug=slug), 303)
     return render("communities/units_import.html", community=community, form=form, result=result,
                   status_code=400 if (form.errors or (result and result.errors)) else 200)

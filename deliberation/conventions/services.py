@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -641,8 +642,11 @@ def open_votes(*, actor: User, community: Community, convention_id: int, plan: V
     if any(k not in number_of for k in chosen):
         raise ValidationError(_l("Please choose clauses of the frozen text."), field="clause_keys")
     if plan.mode == "whole" and pending:
-        raise ValidationError(_l("%(n)d amendment(s) are waiting for a vote. Vote clause by clause, or the "
-                                 "authors accept them / their proposers withdraw them first.", n=len(pending)),
+        raise ValidationError(lazy_ngettext(
+            "%(num)d amendment is waiting for a vote. Vote clause by clause, or the authors accept it / its "
+            "proposer withdraws it first.",
+            "%(num)d amendments are waiting for a vote. Vote clause by clause, or the authors accept them / their "
+            "proposers withdraw them first.", len(pending)),
                               field="mode")
     if plan.mode == "clauses" and not (pending or chosen):
         raise ValidationError(_l("There is no amendment to vote on: choose the contested clauses to vote on "

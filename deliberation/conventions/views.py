@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -326,7 +327,8 @@ def votes(slug: str, convention_id: int):
     made = submit_form(form, prepare)
     if made is not NOT_SUBMITTED:
         opened = sum(1 for m in made if m.status == MeasureStatus.OPEN)
-        flash(_("%(n)d vote(s) prepared, %(o)d opened.", n=len(made), o=opened), "success")
+        flash(ngettext("%(num)d vote prepared, %(o)d opened.", "%(num)d votes prepared, %(o)d opened.", len(made),
+                       o=opened), "success")
         return _back(slug, convention.id, "votes")
     return render("conventions/votes.html", community=community, convention=convention, item=convention.item,
                   form=form, pending=pending, labels_kind=labels.AMENDMENT_KIND_LABELS, clauses=clauses,

@@ -23,7 +23,7 @@ from ..realtime import last_event_id
 from ..rendering import render, wants_fragment
 from ..text import render_markdown
 from ..timeutil import local_to_utc, utc_to_local
-from ..voting import services as voting_services
+from ..voting import services as voting
 from . import labels, services
 from .forms import AgendaEntryForm, MeetingForm, MinutesForm, NoteForm, SpeakerForm
 
@@ -148,7 +148,7 @@ def show(slug: str, meeting_id: int):
                   member=can(viewer, community, "community.participate"),
                   my_proxy=services.meeting_proxy_from(meeting, viewer),
                   held=services.meeting_proxies_held(meeting, viewer),
-                  members=voting_services.proxy_delegates(community) if viewer else [],
+                  members=voting.proxy_delegates(community) if viewer else [],
                   last_event_id=last_event_id())
 
 
@@ -212,6 +212,28 @@ CONSOLE_ACTIONS = {
 }
 
 
+# Console steps that cannot be undone: they ask first (a dialog, or the confirmation page).
+IRREVERSIBLE = frozenset({"end", "close_vote"})
+
+
+@bp.route("/meetings/<int:meeting_id>/console/confirm")
+@login_required
+def confirm(slug: str, meeting_id: int):
+    """Says what an irreversible console step will do, with the button that does it."""
+    community = get_community(slug)
+    require(current_user, community, "meetings.run")
+    meeting = services.meeting_in(community, meeting_id, current_user)
+    action = request.args.get("action", "")
+    if action not in IRREVERSIBLE:
+        return redirect(url_for("meetings.console", slug=slug, meeting_id=meeting.id), 303)
+    measure = turnout = None
+    if action == "close_vote":
+        measure = voting.measure_in(community, request.args.get("measure_id", type=int) or 0, current_user)
+        turnout = voting.turnout(measure)
+    return render("meetings/confirm.html", community=community, meeting=meeting, action=action, measure=measure,
+                  turnout=turnout)
+
+
 def _console(community, meeting, *, error: str | None = None, status_code: int = 200):
     return render("meetings/console.html", "console", **services.live_context(meeting), error=error,
                   check_ins=services.check_ins(meeting),
@@ -230,6 +252,11 @@ def console(slug: str, meeting_id: int):
         action = CONSOLE_ACTIONS.get(request.form.get("action", ""))
         if action is None:
             return _console(community, meeting, error=_("Unknown action."), status_code=400)
+        if request.form.get("action") in IRREVERSIBLE and request.form.get("confirmed") != "1":
+            # Not confirmed in the dialog (no JavaScript): ask on a page first.
+            ask = url_for("meetings.confirm", slug=slug, meeting_id=meeting.id, action=request.form["action"],
+                          measure_id=request.form.get("measure_id", type=int))
+            return ("", 200, {"HX-Redirect": ask}) if wants_fragment() else redirect(ask, 303)
         try:
             action(current_user, community, meeting.id, request.form)
         except DomainError as err:
@@ -347,7 +374,7 @@ def attendance(slug: str, meeting_id: int):
             return redirect(url_for("meetings.attendance", slug=slug, meeting_id=meeting.id), 303)
     checked = {c.user_id: c for c in services.check_ins(meeting)}
     return render("meetings/attendance.html", "roster", community=community, meeting=meeting,
-                  members=verified_members(community), delegates=voting_services.proxy_delegates(community),
+                  members=verified_members(community), delegates=voting.proxy_delegates(community),
                   checked=checked, present=services.present(meeting),
                   proxies=services.active_meeting_proxies(meeting), may_paper=can(current_user, community,
                                                                                   "votes.paper"))

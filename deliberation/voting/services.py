@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -114,6 +115,41 @@ def roll_entry(measure: Measure, user_id: int) -> Eligibility | None:
 def on_register(measure: Measure) -> bool:
     """Whether the measure's roll is counted over the unit register (every preset)."""
     return measure.preset in PRESETS
+
+
+@dataclass(frozen=True)
+class RollAbsence:
+    """Why someone is not on a measure's roll, so the page can tell them rather than just say
+    no. ``reason``: "not_member" (not a verified member now), "verified_after" (verified after
+    the roll was fixed), "not_owner" (owners' vote, no unit linked), "owner_after" (unit linked
+    after the roll was fixed), "not_present" (opened in a meeting, not checked in then), or
+    "unknown"."""
+
+    reason: str
+    fixed_at: datetime | None
+    since: datetime | None = None
+
+
+def roll_absence(measure: Measure, user_id: int) -> RollAbsence:
+    """Why ``user_id`` is not on the roll of ``measure`` (which was opened: the roll is fixed)."""
+    fixed_at = measure.opened_at
+    membership = db.session.scalar(select(Membership).where(
+        Membership.community_id == measure.community_id, Membership.user_id == user_id))
+    if membership is None or membership.status != MembershipStatus.VERIFIED:
+        return RollAbsence("not_member", fixed_at)
+    if fixed_at is not None and membership.decided_at is not None and membership.decided_at > fixed_at:
+        return RollAbsence("verified_after", fixed_at, membership.decided_at)
+    if measure.electorate == Electorate.OWNERS:
+        linked = db.session.scalar(
+            select(func.min(Ownership.created_at)).join(Unit, Unit.id == Ownership.unit_id)
+            .where(Ownership.user_id == user_id, Unit.community_id == measure.community_id))
+        if linked is None:
+            return RollAbsence("not_owner", fixed_at)
+        if fixed_at is not None and linked > fixed_at:
+            return RollAbsence("owner_after", fixed_at, linked)
+    if measure.meeting_id is not None:
+        return RollAbsence("not_present", fixed_at)
+    return RollAbsence("unknown", fixed_at)
 
 
 def has_voted(measure: Measure, user_id: int) -> bool:
@@ -249,6 +285,58 @@ def _register_roll_figures(measure: Measure) -> dict:
         "absent_areas": sorted(Decimal(p.area) for p in places if p.id not in voted),
         "present": present, "register": register_totals(places),
     }
+
+
+# Characters the receipt alphabet never uses: typed, they are a misreading of the printed code.
+_NOT_IN_RECEIPTS = frozenset("01ILO")
+RECEIPT_LENGTH = 12
+
+
+@dataclass(frozen=True)
+class ReceiptLookup:
+    """What a typed receipt code found on a board. ``code`` is the typed code normalised
+    (``XXXX-XXXX-XXXX``); ``problem`` says why nothing could be looked up ("length" or
+    "characters", with the offending characters in ``misread``); ``guess`` is set when the code
+    had characters receipts never use and exactly one ballot matches all the others."""
+
+    code: str
+    found: Ballot | None = None
+    guess: Ballot | None = None
+    problem: str | None = None
+    misread: str = ""
+
+
+def normalise_receipt(typed: str) -> str:
+    """The typed code as the receipt prints it: full-width forms folded (phone keyboards in
+    Chinese mode type them), case ignored, spaces, hyphens and any other separators dropped."""
+    folded = unicodedata.normalize("NFKC", typed or "").upper()
+    bare = "".join(ch for ch in folded if ch.isascii() and ch.isalnum())
+    if len(bare) != RECEIPT_LENGTH:
+        return bare
+    return f"{bare[:4]}-{bare[4:8]}-{bare[8:]}"
+
+
+def find_receipt(measure: Measure, typed: str) -> ReceiptLookup:
+    """Look a voter's typed receipt up on the measure's board. Telling a voter their ballot is
+    missing is the worst thing this page can say wrongly, so only a well-formed code that is
+    really absent gets that answer; a misread or mistyped code gets told what is wrong with it."""
+    code = normalise_receipt(typed)
+    bare = code.replace("-", "")
+    ballots = board(measure)
+    if len(bare) != RECEIPT_LENGTH:
+        return ReceiptLookup(code=code, problem="length")
+    misread = "".join(sorted({ch for ch in bare if ch in _NOT_IN_RECEIPTS}))
+    if misread:
+        # A misread character (O for D or Q, 1 for T or J, ...) is a wildcard: if exactly one
+        # ballot agrees on every other position it is very probably the voter's, and we say so
+        # as a guess for them to check, never as a certain match.
+        matches = [b for b in ballots
+                   if all(t in _NOT_IN_RECEIPTS or t == r for t, r in zip(bare, b.receipt.replace("-", ""),
+                                                                          strict=True))]
+        unknown = sum(ch in _NOT_IN_RECEIPTS for ch in bare)
+        guess = matches[0] if len(matches) == 1 and unknown <= 2 else None
+        return ReceiptLookup(code=code, guess=guess, problem="characters", misread=misread)
+    return ReceiptLookup(code=code, found=next((b for b in ballots if b.receipt == code), None))
 
 
 def tally(measure: Measure) -> dict:
@@ -706,7 +794,8 @@ def open_measure(*, actor: User, community: Community, measure_id: int, meeting_
            eligible=len(places) if preset is not None else len(voters))
     notifications.notify(
         recipients=[user_id for user_id, *_ in voters], kind="vote.opened", actor=actor, community_id=community.id,
-        link=link("voting.show", slug=community.slug, measure_id=measure.id), item=item.title)
+        link=link("voting.show", slug=community.slug, measure_id=measure.id), item=item.title,
+        group_link=link("agenda.show", slug=community.slug, item_id=item.id))
     db.session.commit()
     db.session.refresh(measure)
     agenda.announce_status(item)

@@ -139,6 +139,14 @@ def open_vote(slug: str, measure_id: int):
 @bp.route("/measures/<int:measure_id>/close", methods=["POST"])
 @login_required
 def close_vote(slug: str, measure_id: int):
+    if request.form.get("confirmed") != "1":
+        # Closing early cannot be undone: without the dialog's confirmation, ask on a page.
+        community = get_community(slug)
+        require(current_user, community, "votes.run")
+        measure = services.measure_in(community, measure_id, current_user)
+        if measure.status == MeasureStatus.OPEN:
+            return render("voting/confirm_close.html", community=community, measure=measure, item=measure.item,
+                          turnout=services.turnout(measure))
     return _step(slug, measure_id, lambda c: services.close_measure(actor=current_user, community=c,
                                                                     measure_id=measure_id),
                  _("The vote is closed and its result is recorded."))
@@ -188,10 +196,13 @@ def ballot_from(measure, values) -> dict:
 def _voter_context(community, measure, viewer) -> dict:
     """What this viewer may do on this measure (never broadcast)."""
     if viewer is None:
-        return {"entry": None, "voted": False, "my_proxy": None, "held": [], "place_vote": None}
+        return {"entry": None, "absence": None, "voted": False, "my_proxy": None, "held": [], "place_vote": None}
     held = services.proxies_held(measure, viewer.id) if measure.status == MeasureStatus.OPEN else []
+    entry = services.roll_entry(measure, viewer.id)
     return {
-        "entry": services.roll_entry(measure, viewer.id),
+        "entry": entry,
+        "absence": services.roll_absence(measure, viewer.id)
+        if entry is None and measure.status == MeasureStatus.OPEN else None,
         "voted": services.has_voted(measure, viewer.id),
         "my_proxy": services.active_proxy_from(measure, viewer.id),
         "held": [(p, services.has_voted(measure, p.grantor_id)) for p in held],
@@ -414,11 +425,11 @@ def results(slug: str, measure_id: int):
 def board(slug: str, measure_id: int):
     community = get_community(slug)
     measure = services.close_if_due(services.measure_in(community, measure_id, _viewer()))
-    wanted = (request.args.get("receipt") or "").strip().upper()
-    ballots = services.board(measure)
-    found = next((b for b in ballots if b.receipt == wanted), None) if wanted else None
-    return render("voting/board.html", community=community, measure=measure, item=measure.item, ballots=ballots,
-                  wanted=wanted, found=found,
+    wanted = (request.args.get("receipt") or "").strip()
+    lookup = services.find_receipt(measure, wanted) if wanted else None
+    return render("voting/board.html", community=community, measure=measure, item=measure.item,
+                  ballots=services.board(measure), wanted=wanted, lookup=lookup,
+                  found=lookup.found if lookup else None,
                   result_check=services.checked_result(measure) if measure.status == MeasureStatus.CLOSED else None)
 
 

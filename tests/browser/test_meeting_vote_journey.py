@@ -91,6 +91,13 @@ def test_vote_in_a_meeting_to_the_archive(live_app, live_server, new_page, local
     projector.locator(".projector-vote .turnout", has_text="3").wait_for(timeout=10000)
 
     console.locator(f"form:has(input[value=close_vote]):has(input[value='{measure_id}']) button").click()
+    # Irreversible: a dialog says who has not voted and that the record is permanent; nothing
+    # happens until the chair says yes.
+    dialog = console.locator("dialog.confirm-dialog")
+    dialog.wait_for()
+    assert "permanent" in dialog.inner_text() or "永久记录" in dialog.inner_text()
+    shoot(console, f"console-close-vote-dialog-{lang}")
+    dialog.locator("button[value=ok]").click()
     projector.locator(".projector-outcome").wait_for(timeout=10000)
     projector.locator(".projector-vote .result-bars").wait_for()
     shoot(projector, f"projector-1920-result-{lang}")
