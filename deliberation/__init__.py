@@ -51,13 +51,14 @@ def create_app(config: dict | None = None) -> Flask:
     from .discussion.views import bp as discussion_bp
     from .meetings.views import bp as meetings_bp
     from .notifications.views import bp as notifications_bp
+    from .outbox.views import bp as outbox_bp
     from .records.views import bp as records_bp
     from .review.views import bp as review_bp
     from .site import bp as site_bp
     from .voting.views import bp as voting_bp
 
     for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, review_bp,
-                      voting_bp, meetings_bp, records_bp, conventions_bp, notifications_bp):
+                      voting_bp, meetings_bp, records_bp, conventions_bp, notifications_bp, outbox_bp):
         app.register_blueprint(blueprint)
 
     from .realtime import last_event_id, register_socket_handlers
@@ -72,6 +73,13 @@ def create_app(config: dict | None = None) -> Flask:
     from .voting.sweeper import init_sweeper
 
     init_sweeper(app)
+
+    # Outbound email and SMS (issue 20): mail, session hooks writing the outbox, the deliverer.
+    from .outbox.cli import register_outbox_cli
+    from .outbox.dispatch import init_outbox
+
+    init_outbox(app)
+    register_outbox_cli(app)
 
     from .cli import register_cli
 

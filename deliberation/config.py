@@ -86,3 +86,9 @@ class Config:
 
         # Seconds between sweeps that close votes whose time is up (0: only pages and cron do).
         self.CLOSE_DUE_EVERY = int(os.environ.get("CLOSE_DUE_EVERY", "30"))
+
+        # --- outbox (issue 20): email, SMS, delivery worker; see deliberation/outbox/settings.py
+        from .outbox.settings import outbox_settings
+
+        for name, value in outbox_settings().items():
+            setattr(self, name, value)
