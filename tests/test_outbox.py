@@ -430,3 +430,25 @@ def test_managed_accounts_get_no_outbound_messages(app):
     db.session.add(person)
     db.session.commit()
     assert services.plan_messages(user=person, kind="vote.opened", params={}, link="/", community_id=None) == []
+
+
+def test_without_redis_a_thread_in_the_server_delivers(make_app):
+    import time as clock
+
+    from deliberation.outbox import dispatch
+
+    channels.LogSmsProvider.sent.clear()
+    app = make_app(OUTBOX_EVERY=0.2, OUTBOX_COALESCE_SECONDS=0, QUIET_HOURS="")
+    with app.app_context():
+        person_id = make_user(contact="13800001212").id
+    app.test_client().get("/healthz")  # the first request starts the deliverer
+    try:
+        with app.app_context():
+            notify(recipients=[person_id], kind="vote.opened", actor=None, link="/", item="x")
+            db.session.commit()
+        deadline = clock.monotonic() + 10
+        while clock.monotonic() < deadline and not channels.LogSmsProvider.sent:
+            clock.sleep(0.1)
+        assert [m["phone"] for m in channels.LogSmsProvider.sent] == ["13800001212"]
+    finally:
+        dispatch.stop_thread(app)
