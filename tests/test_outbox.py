@@ -452,3 +452,91 @@ def test_without_redis_a_thread_in_the_server_delivers(make_app):
         assert [m["phone"] for m in channels.LogSmsProvider.sent] == ["13800001212"]
     finally:
         dispatch.stop_thread(app)
+
+
+# ---------------------------------------------------------------- preferences
+
+
+def test_a_person_chooses_channels_and_quiet_hours(app, client, auth):
+    person = make_user(contact="13800002323")
+    auth.login(person)
+    page = client.get("/account/messages")
+    assert page.status_code == 200 and "mode:vote.opened:sms" in page.get_data(as_text=True)
+    answer = client.post("/account/messages", data={"mode:vote.opened:sms": "never", "mode:mention:sms": "digest",
+                                                    "quiet_enabled": "on", "quiet_starts": "22:00",
+                                                    "quiet_ends": "07:00"})
+    assert answer.status_code == 303
+    assert services.mode_for(person.id, "vote.opened", "sms") == "never"
+    assert services.mode_for(person.id, "mention", "sms") == "digest"
+    assert services.quiet_hours_of(person.id) == (time(22), time(7))
+    notify(recipients=[person.id], kind="vote.opened", actor=None, link="/", item="x")
+    db.session.commit()
+    assert messages() == []
+
+
+def test_forged_or_wrong_choices_are_refused_with_the_page_shown_again(app, client, auth):
+    person = make_user(contact="13800002424")
+    auth.login(person)
+    for forged in ({"mode:evil.kind:sms": "immediate"}, {"mode:vote.opened:fax": "immediate"},
+                   {"mode:vote.opened:sms": "hourly"}):
+        answer = client.post("/account/messages", data={**forged, "quiet_starts": "21:00", "quiet_ends": "08:00"})
+        assert answer.status_code == 400
+    assert count_rows(DeliveryPreference) == 0
+    answer = client.post("/account/messages", data={"mode:vote.opened:sms": "never", "quiet_enabled": "on",
+                                                    "quiet_starts": "25:99", "quiet_ends": "08:00"})
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and 'value="25:99"' in body and 'aria-invalid="true"' in body
+    assert count_rows(DeliveryPreference) == 0
+
+
+# ---------------------------------------------------------------- reminders
+
+
+def test_a_vote_closing_soon_reminds_only_those_who_have_not_voted_and_only_once(app):
+    from deliberation.outbox.reminders import send_reminders
+    from deliberation.voting import services as voting
+    from tests.factories import make_measure
+
+    community = make_community()
+    voters = [make_member(community) for _ in range(3)]
+    measure = make_measure(community, closes_at=utcnow() + timedelta(hours=6))
+    voting.cast_ballot(actor=voters[0], community=community, measure_id=measure.id, content={"choice": "yes"})
+    db.session.query(OutboundMessage).delete()  # the "vote opened" messages are not what this is about
+    db.session.commit()
+    reminded = send_reminders()
+    found = messages(OutboundMessage.kind == "reminder.vote_closing")
+    assert {m.user_id for m in found} >= {voters[1].id, voters[2].id}
+    assert voters[0].id not in {m.user_id for m in found}
+    assert reminded == len({m.user_id for m in found})
+    assert send_reminders() == 0  # once only
+
+
+def test_a_meeting_starting_soon_reminds_those_coming_and_a_review_due_reminds_its_reviewer(app):
+    from deliberation.agenda import services as agenda
+    from deliberation.meetings import services as meetings
+    from deliberation.outbox.reminders import send_reminders
+    from deliberation.review import services as review
+    from deliberation.timeutil import local_today
+    from tests.factories import admin_of, make_item
+
+    community = make_community()
+    chair = make_member(community, Role.CHAIR)
+    coming, away = make_member(community), make_member(community)
+    expert = make_member(community, Role.EXPERT)
+    start = utcnow() + timedelta(hours=5)
+    meeting = meetings.schedule_meeting(actor=chair, community=community, draft=meetings.MeetingDraft(
+        title="居民议事会", mode="hybrid", place="活动中心", starts_at=start, ends_at=start + timedelta(hours=2),
+        speaking_minutes=3))
+    item = make_item(community)
+    agenda.accept_item(actor=admin_of(community), community=community, item_id=item.id)
+    meetings.add_to_agenda(actor=chair, community=community, meeting_id=meeting.id, item_id=item.id, minutes=10)
+    meetings.publish_meeting(actor=chair, community=community, meeting_id=meeting.id)
+    meetings.attend(actor=coming, community=community, meeting_id=meeting.id, on=True)
+    review.request_review(actor=chair, community=community, item_id=item.id, reviewer_ids=[expert.id],
+                          question="可行吗？", due_on=local_today() + timedelta(days=1))
+    send_reminders()
+    meeting_reminders = messages(OutboundMessage.kind == "reminder.meeting_starting")
+    assert [m.user_id for m in meeting_reminders] == [coming.id]
+    assert meeting_reminders[0].params["title"] == "居民议事会"
+    assert [m.user_id for m in messages(OutboundMessage.kind == "reminder.review_due")] == [expert.id]
+    assert away.id not in {m.user_id for m in messages(OutboundMessage.kind.like("reminder.%"))}

@@ -17,6 +17,13 @@ def register_outbox_cli(app: Flask) -> None:
 
         click.echo(f"delivered {deliver_once(current_app._get_current_object())} message(s)")
 
+    @group.command("remind")
+    def remind_command() -> None:
+        """Plan the reminders that are due (votes closing, meetings starting, reviews due)."""
+        from .reminders import send_reminders
+
+        click.echo(f"reminded {send_reminders()} person(s)")
+
     @group.command("worker")
     @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
     def worker_command(burst: bool) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import event
@@ -26,6 +26,8 @@ _hooked = False
 _lock = threading.Lock()
 _threads: dict[int, tuple[threading.Thread, threading.Event, threading.Event]] = {}
 _worker_app: Flask | None = None
+_last_reminders: dict[int, datetime] = {}
+REMIND_EVERY = 300  # seconds between looks for votes closing, meetings starting, reviews due
 
 
 def init_outbox(app: Flask) -> None:
@@ -110,18 +112,19 @@ def schedule_job(url: str, due: datetime) -> None:
 
 
 def deliver_job() -> int:
-    """The RQ job: deliver what is due, then book the next run for what is still waiting."""
+    """The RQ job: remind, deliver what is due, then book the next run (for what is still
+    waiting, and at the latest for the next round of reminders)."""
     app = _worker_app or current_app_or_new()
-    from .services import deliver_due, next_due_at
+    from .services import next_due_at
 
+    delivered = deliver_once(app)
     with app.app_context():
         try:
-            delivered = deliver_due()
             upcoming = next_due_at()
         finally:
             db.session.remove()
-        if upcoming is not None:
-            schedule_job(app.config["OUTBOX_REDIS_URL"], max(upcoming, utcnow()))
+        next_round = utcnow() + timedelta(seconds=REMIND_EVERY)
+        schedule_job(app.config["OUTBOX_REDIS_URL"], max(min(upcoming or next_round, next_round), utcnow()))
     return delivered
 
 
@@ -153,10 +156,16 @@ def run_worker(app: Flask, *, burst: bool = False) -> None:
 
 
 def deliver_once(app: Flask) -> int:
+    """One round: reminders (at most every REMIND_EVERY seconds), then due messages."""
+    from .reminders import send_reminders
     from .services import deliver_due
 
     with app.app_context():
         try:
+            last = _last_reminders.get(id(app))
+            if last is None or (utcnow() - last).total_seconds() >= REMIND_EVERY:
+                _last_reminders[id(app)] = utcnow()
+                send_reminders()
             return deliver_due()
         except Exception:  # keep going: a busy database now is fine again in a moment
             log.exception("delivering outbound messages failed")

@@ -22,7 +22,7 @@ from ..accounts.models import User
 from ..audit.services import record as audit
 from ..communities.models import Community
 from ..communities.permissions import require
-from ..errors import InvalidTransition, NotFound
+from ..errors import InvalidTransition, NotFound, ValidationError
 from ..extensions import db
 from ..notifications.models import Notification
 from ..notifications.services import MESSAGES
@@ -75,8 +75,63 @@ def modes_for(user_id: int) -> dict[tuple[str, str], Mode]:
 
 
 def mode_for(user_id: int, kind: str, channel: str, chosen: dict | None = None) -> Mode:
+    from .labels import KIND_FOLLOWS
+
     chosen = modes_for(user_id) if chosen is None else chosen
+    kind = KIND_FOLLOWS.get(kind, kind)
     return chosen.get((kind, channel), default_mode(kind, channel))
+
+
+def set_delivery_choices(
+    *, actor: User, choices: dict[tuple[str, str], str], quiet_enabled: bool, quiet_starts: str, quiet_ends: str,
+) -> None:
+    """Save how ``actor`` wants each kind of message on each channel, and their quiet hours.
+    Anything not on the page (a forged kind, channel or mode) is refused whole."""
+    from .labels import KIND_LABELS
+
+    for (kind, channel), mode in choices.items():
+        if kind not in KIND_LABELS or channel not in set(Channel) or mode not in set(Mode):
+            raise ValidationError(_l("That choice is not on the list. Please choose again."))
+    try:
+        starts, ends = time.fromisoformat(quiet_starts.strip()), time.fromisoformat(quiet_ends.strip())
+    except ValueError:
+        raise ValidationError(_l("Please give the quiet hours as times, e.g. 21:00 and 08:00."),
+                              field="quiet_starts") from None
+    if quiet_enabled and starts == ends:
+        raise ValidationError(_l("Quiet hours must start and end at different times."), field="quiet_starts")
+    existing = {(p.kind, p.channel): p for p in db.session.scalars(
+        select(DeliveryPreference).where(DeliveryPreference.user_id == actor.id))}
+    for (kind, channel), mode in choices.items():
+        row = existing.get((kind, channel))
+        if row is None:
+            db.session.add(DeliveryPreference(user_id=actor.id, kind=kind, channel=channel, mode=mode))
+        else:
+            row.mode = mode
+    quiet = db.session.get(QuietHours, actor.id)
+    if quiet is None:
+        quiet = QuietHours(user_id=actor.id)
+        db.session.add(quiet)
+    quiet.starts, quiet.ends, quiet.enabled = starts, ends, quiet_enabled
+    db.session.commit()
+
+
+def delivery_choices(user: User) -> dict:
+    """What the preferences page shows: each kind's mode per channel, and the quiet hours."""
+    from .labels import KIND_LABELS
+
+    chosen = modes_for(user.id)
+    quiet = db.session.get(QuietHours, user.id)
+    if quiet is None:
+        configured = current_app.config.get("QUIET_HOURS") or "21:00-08:00"
+        starts, ends = _parse_hours(configured)
+        enabled = bool(current_app.config.get("QUIET_HOURS"))
+    else:
+        starts, ends, enabled = quiet.starts, quiet.ends, quiet.enabled
+    return {
+        "modes": {(kind, channel.value): mode_for(user.id, kind, channel, chosen).value
+                  for kind in KIND_LABELS for channel in Channel},
+        "quiet_enabled": enabled, "quiet_starts": starts.strftime("%H:%M"), "quiet_ends": ends.strftime("%H:%M"),
+    }
 
 
 def _parse_hours(text: str) -> tuple[time, time]:
