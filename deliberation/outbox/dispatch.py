@@ -42,6 +42,13 @@ def init_outbox(app: Flask) -> None:
             event.listen(db.session, "after_rollback", _forget_after_rollback)
             _hooked = True
     app.config.setdefault("OUTBOX_REDIS_URL", app.config.get("REDIS_URL"))
+    if app.config.get("SMS_PROVIDER") == "log":
+        # The log provider is how a development machine "sends" text messages: make them visible.
+        sms_log = logging.getLogger("deliberation.outbox.channels")
+        if sms_log.level == logging.NOTSET:
+            sms_log.setLevel(logging.INFO)
+            if not logging.getLogger().handlers:
+                sms_log.addHandler(logging.StreamHandler())
     if app.config.get("OUTBOX_EVERY") and not app.config.get("OUTBOX_REDIS_URL"):
         @app.before_request
         def _start_deliverer() -> None:
