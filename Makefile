@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run serve test test-sqlite test-postgres test-browser-deps lint translations messages bench bench-voting bench-scale bench-pages clean
+.PHONY: run serve worker test test-sqlite test-postgres test-browser-deps lint translations messages bench bench-voting bench-scale bench-pages clean
 
 # Install when requirements change (the stamp files are newer than the requirements).
 $(BIN)/python:
@@ -43,6 +43,11 @@ serve: $(VENV)/.installed translations
 	$(BIN)/flask db upgrade
 	$(BIN)/gunicorn --worker-class gthread --workers 1 --threads $(THREADS) --bind $(BIND) --timeout 120 \
 		--graceful-timeout 30 --access-logfile - app:app
+
+# The outbound message worker (email, SMS) on the Redis queue; needs REDIS_URL (issue 20).
+# Without REDIS_URL each server process delivers by itself and no worker is needed.
+worker: $(VENV)/.installed translations
+	$(BIN)/flask outbox worker
 
 test: test-sqlite
 	@if [ -n "$$CI" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \

@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .managed.views import bp as managed_bp
     from .meetings.views import bp as meetings_bp
     from .notifications.views import bp as notifications_bp
+    from .outbox.views import bp as outbox_bp
     from .records.views import bp as records_bp
     from .review.views import bp as review_bp
     from .site import bp as site_bp
@@ -60,7 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, review_bp,
                       voting_bp, meetings_bp, records_bp, conventions_bp, notifications_bp, attachments_bp,
-                      managed_bp):
+                      managed_bp, outbox_bp):
         app.register_blueprint(blueprint)
 
     from .realtime import last_event_id, register_socket_handlers
@@ -75,6 +76,13 @@ def create_app(config: dict | None = None) -> Flask:
     from .voting.sweeper import init_sweeper
 
     init_sweeper(app)
+
+    # Outbound email and SMS (issue 20): mail, session hooks writing the outbox, the deliverer.
+    from .outbox.cli import register_outbox_cli
+    from .outbox.dispatch import init_outbox
+
+    init_outbox(app)
+    register_outbox_cli(app)
 
     from .cli import register_cli
 

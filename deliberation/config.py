@@ -96,3 +96,8 @@ class Config:
         # Behind nginx: the internal location that serves ATTACHMENTS_DIR (deploy/nginx.conf);
         # the app checks the permission and answers with X-Accel-Redirect. Empty: the app sends the file.
         self.ATTACHMENTS_ACCEL_PREFIX = os.environ.get("ATTACHMENTS_ACCEL_PREFIX", "")
+        # --- outbox (issue 20): email, SMS, delivery worker; see deliberation/outbox/settings.py
+        from .outbox.settings import outbox_settings
+
+        for name, value in outbox_settings().items():
+            setattr(self, name, value)

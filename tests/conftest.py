@@ -50,6 +50,7 @@ def _base_config(url: str) -> dict:
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
         "CLOSE_DUE_EVERY": 0,  # tests close votes explicitly (one test runs the sweeper)
+        "OUTBOX_EVERY": 0,  # tests deliver outbound messages explicitly (tests/test_outbox.py)
     }
 
 

@@ -44,6 +44,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "records.progress": frozenset({Role.STAFF, Role.ADMIN}),
     "meetings.run": frozenset({Role.CHAIR, Role.STAFF, Role.ADMIN}),
     "meetings.checkin": frozenset({Role.CHAIR, Role.STAFF, Role.ADMIN}),
+    "outbox.read": frozenset({Role.STAFF, Role.ADMIN}),
 }
 
 DENIED_MESSAGES = {
@@ -74,6 +75,7 @@ DENIED_MESSAGES = {
     "records.progress": _l("Only community staff can report how a resolution is carried out."),
     "meetings.run": _l("Only a meeting chair or staff can schedule and run meetings."),
     "meetings.checkin": _l("Only a meeting chair or staff can check people in."),
+    "outbox.read": _l("Only community staff can see the messages sent to members."),
 }
 
 
