@@ -369,3 +369,49 @@ def test_staff_record_an_owners_name_or_the_developer_on_a_unit(estate, client):
     assert "赵大爷" in client.get(f"/c/{community.slug}/units/{unit.id}").get_data(as_text=True)
     measure = make_measure(community, chair=chair, preset="art278_ordinary")
     assert _places(measure)[0].names == "赵大爷"
+
+
+# ---------------------------------------------------------------- the two kinds of convention
+
+
+def _convention(community, kind):
+    from deliberation.agenda import services as agenda
+    from deliberation.conventions import services as conventions
+    from tests.factories import admin_of, make_item
+
+    author = make_member(community, name="起草人")
+    item = make_item(community, author, title="制定公约", category_key="conventions")
+    convention = conventions.start_convention(actor=author, community=community, item_id=item.id, title="公约",
+                                              text="第一条内容。\n第二条内容。", kind=kind)
+    agenda.accept_item(actor=admin_of(community), community=community, item_id=item.id)
+    return convention
+
+
+def test_a_residents_convention_is_adopted_by_a_residents_meeting_and_a_management_one_by_owners(estate, client):
+    from datetime import timedelta
+
+    from deliberation.conventions import services as conventions
+    from deliberation.errors import ValidationError
+    from deliberation.timeutil import utcnow
+
+    community, chair, _staff = estate
+    _units(community, 100, 100)
+    closes = utcnow() + timedelta(days=1)
+    for kind, wrong, right in (("residents", "art278_ordinary", "residents_households"),
+                               ("management", "residents_households", "art278_ordinary")):
+        convention = _convention(community, kind)
+        conventions.freeze(actor=chair, community=community, convention_id=convention.id)
+        with pytest.raises(ValidationError) as refused:
+            conventions.open_votes(actor=chair, community=community, convention_id=convention.id,
+                                   plan=conventions.VotePlan(preset=wrong, closes_at=closes))
+        assert refused.value.field == "preset" and conventions.votes_of(convention) == []
+        _login(client, chair)
+        page = client.get(f"/c/{community.slug}/conventions/{convention.id}/votes").get_data(as_text=True)
+        assert f'<option selected value="{right}">' in page or f'value="{right}" selected' in page
+        client.post("/logout")
+        [measure] = conventions.open_votes(actor=chair, community=community, convention_id=convention.id,
+                                           plan=conventions.VotePlan(preset=right, closes_at=closes))
+        assert measure.preset == right and voting.turnout(measure).eligible == 2
+    with pytest.raises(ValidationError):
+        conventions.start_convention(actor=chair, community=community, item_id=convention.item_id, title="x",
+                                     text="x", kind="owners-only")
