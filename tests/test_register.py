@@ -415,3 +415,26 @@ def test_a_residents_convention_is_adopted_by_a_residents_meeting_and_a_manageme
     with pytest.raises(ValidationError):
         conventions.start_convention(actor=chair, community=community, item_id=convention.item_id, title="x",
                                      text="x", kind="owners-only")
+
+
+def test_the_measure_form_makes_art_278_votes_roll_call_by_default(estate, client):
+    from deliberation.agenda import services as agenda
+    from deliberation.voting.models import Measure
+    from tests.factories import admin_of, make_item
+
+    community, chair, _staff = estate
+    item = make_item(community)
+    agenda.accept_item(actor=admin_of(community), community=community, item_id=item.id)
+    _login(client, chair)
+    form = client.get(f"/c/{community.slug}/items/{item.id}/measures/new").get_data(as_text=True)
+    assert "人数占比三分之二以上" in form and "居民会议" in form
+    made = {}
+    for preset, ballot in (("art278_ordinary", "preset"), ("custom", "preset"), ("art278_major", "secret"),
+                           ("residents_households", "preset")):
+        response = client.post(f"/c/{community.slug}/items/{item.id}/measures/new", data={
+            "kind": "yes_no", "question": f"{preset} {ballot}?", "preset": preset, "electorate": "residents",
+            "weighting": "person", "threshold": "majority", "ballot": ballot, "closes_at": "2030-01-01T20:00"})
+        assert response.status_code == 303
+        made[preset] = db.session.scalar(select(Measure).where(Measure.question == f"{preset} {ballot}?"))
+    assert not made["art278_ordinary"].secret
+    assert made["custom"].secret and made["art278_major"].secret and made["residents_households"].secret

@@ -440,7 +440,7 @@ class MeasureDraft:
     quorum_area: Decimal | None = None  # percent, 0-100
     threshold: str = "majority"
     abstentions_count: bool = False
-    secret: bool = True
+    secret: bool | None = True  # None: the preset's default (roll call for art. 278, else secret)
     results_live: bool = False
     opens_at: datetime | None = None  # UTC
     closes_at: datetime | None = None  # UTC
@@ -517,7 +517,9 @@ def _checked(draft: MeasureDraft) -> dict:
         "weighting": weighting, "threshold": threshold, "abstentions_count": bool(draft.abstentions_count),
         "quorum_headcount": Decimal(0) if preset != "custom" else _percent(draft.quorum_headcount, "quorum_headcount"),
         "quorum_area": Decimal(0) if preset != "custom" else _percent(draft.quorum_area, "quorum_area"),
-        "secret": bool(draft.secret), "results_live": bool(draft.results_live),
+        "secret": (PRESETS[preset].secret if preset in PRESETS else True) if draft.secret is None
+        else bool(draft.secret),
+        "results_live": bool(draft.results_live),
         "opens_at": draft.opens_at, "closes_at": draft.closes_at, "_options": options,
     }
 

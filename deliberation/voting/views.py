@@ -75,7 +75,8 @@ def _draft_from(form: MeasureForm) -> services.MeasureDraft:
         text=form.text.data or "", preset=form.preset.data, electorate=form.electorate.data,
         weighting=form.weighting.data, quorum_headcount=form.quorum_headcount.data,
         quorum_area=form.quorum_area.data, threshold=form.threshold.data,
-        abstentions_count=form.abstentions_count.data, secret=form.secret.data, results_live=form.results_live.data,
+        abstentions_count=form.abstentions_count.data, results_live=form.results_live.data,
+        secret={"secret": True, "open": False}.get(form.ballot.data),  # None: the preset's default
         opens_at=utc(form.opens_at.data), closes_at=utc(form.closes_at.data),
     )
 
@@ -105,6 +106,7 @@ def edit(slug: str, measure_id: int):
     form = MeasureForm(obj=None if request.method == "POST" else measure)
     if request.method == "GET":
         form.options.data = "\n".join(o.label for o in measure.options)
+        form.ballot.data = "secret" if measure.secret else "open"
         form.quorum_headcount.data = Decimal(measure.quorum_headcount) * 100 or None
         form.quorum_area.data = Decimal(measure.quorum_area) * 100 or None
         form.opens_at.data = utc_to_local(measure.opens_at) if measure.opens_at else None
