@@ -41,6 +41,7 @@ from ..timeutil import utcnow
 from ..urls import link
 from .models import (
     Ballot,
+    BallotSheet,
     Channel,
     Electorate,
     Eligibility,
@@ -800,6 +801,10 @@ def _refuse_second_ballot(measure: Measure, entry: Eligibility) -> None:
         vote = db.session.scalar(select(RegisterVote).where(RegisterVote.register_voter_id == entry.register_voter_id))
         if vote is not None:
             raise Conflict(_already_cast(db.session.get(RegisterVoter, entry.register_voter_id), vote))
+        if db.session.scalar(select(BallotSheet.id).where(BallotSheet.register_voter_id == entry.register_voter_id,
+                                                          BallotSheet.status.in_(("returned", "counted")))):
+            raise Conflict(_l("The paper ballot sheet of %(units)s came back and is being entered. A unit has one "
+                              "vote, so it cannot also vote online.", units=entry.units))
     elif has_voted(measure, entry.user_id):
         raise Conflict(_l("A ballot has already been cast for this voter. Each voter has one ballot."))
 
@@ -872,6 +877,9 @@ def enter_place_ballot(*, actor: User, community: Community, measure_id: int, re
             Proxy.measure_id == measure.id, Proxy.grantor_id.in_(holders), Proxy.status == ProxyStatus.ACTIVE)):
         raise InvalidTransition(_l("An owner of these units has authorised a proxy for this vote; the proxy votes "
                                    "for them, or the owner revokes the proxy first."))
+    if db.session.scalar(select(BallotSheet.id).where(BallotSheet.register_voter_id == place.id)):
+        raise InvalidTransition(_l("A ballot sheet was printed for these units: enter it by its code, twice, on the "
+                                   "ballot sheets page."))
     clean = _clean_content(measure, content)
     _claim_place(measure, place, channel=Channel.PAPER, voter_id=None, cast_by=actor)
     receipt = _add_ballot(measure, clean, weight=place.weight, area=place.area, voter_id=None, place=place)

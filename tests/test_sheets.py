@@ -1,0 +1,134 @@
+"""Paper ballot sheets at scale: printed per unit, collected door to door, entered twice by two
+different staff members, mismatches settled by a third, reconciled with what came back."""
+
+from __future__ import annotations
+
+import pytest
+
+from deliberation.communities.models import Role
+from deliberation.errors import Conflict, InvalidTransition, NotFound
+from deliberation.voting import services as voting
+from deliberation.voting import sheets
+from deliberation.voting.models import SheetStatus
+from tests.factories import make_community, make_measure, make_member, make_unit
+
+YES = {"choice": "yes"}
+NO = {"choice": "no"}
+
+
+@pytest.fixture
+def assembly(app):
+    community = make_community()
+    chair = make_member(community, Role.CHAIR)
+    clerks = [make_member(community, Role.STAFF, name=f"工作人员{i}") for i in range(3)]
+    units = [make_unit(community, f"{b}-1-{r}", "100") for b in (1, 2) for r in (101, 102)]
+    owner = make_member(community, name="李建国", owns=(units[0],))
+    measure = make_measure(community, chair=chair, preset="art278_ordinary", secret=False)
+    return community, chair, clerks, owner, measure
+
+
+def _issue(community, clerk, measure):
+    return sheets.issue_sheets(actor=clerk, community=community, measure_id=measure.id)
+
+
+def _enter(community, clerk, measure, code, content=YES):
+    return sheets.enter_sheet(actor=clerk, community=community, measure_id=measure.id, code=code, content=content)
+
+
+def test_one_sheet_per_unit_not_yet_voted_and_none_for_secret_votes(assembly):
+    community, chair, clerks, owner, measure = assembly
+    voting.cast_ballot(actor=owner, community=community, measure_id=measure.id, content=YES)
+    issued = _issue(community, clerks[0], measure)
+    assert len(issued) == 3 and len({s.code for s in issued}) == 3
+    assert [s.code for s in _issue(community, clerks[0], measure)] == [s.code for s in issued]  # reprint
+    secret = make_measure(community, chair=chair, preset="art278_ordinary", secret=True)
+    with pytest.raises(InvalidTransition):
+        _issue(community, clerks[0], secret)
+
+
+def test_a_sheet_counts_after_two_alike_entries_by_two_staff(assembly):
+    community, _chair, clerks, _owner, measure = assembly
+    sheet = _issue(community, clerks[0], measure)[1]
+    typed = sheet.code.lower().replace("-", " ")  # as typed on a phone
+    _enter(community, clerks[0], measure, typed)
+    assert voting.turnout(measure).cast == 0 and sheet.status == SheetStatus.RETURNED
+    with pytest.raises(InvalidTransition):  # the same hand twice
+        _enter(community, clerks[0], measure, sheet.code)
+    _enter(community, clerks[1], measure, sheet.code)
+    assert sheet.status == SheetStatus.COUNTED and voting.turnout(measure).cast == 1
+    with pytest.raises(Conflict):
+        _enter(community, clerks[2], measure, sheet.code)
+
+
+def test_different_entries_wait_for_a_third_staff_member(assembly):
+    community, _chair, clerks, _owner, measure = assembly
+    sheet = _issue(community, clerks[0], measure)[2]
+    _enter(community, clerks[0], measure, sheet.code, YES)
+    _enter(community, clerks[1], measure, sheet.code, NO)
+    report = sheets.reconciliation(measure)
+    assert report["mismatches"] == [sheet] and voting.turnout(measure).cast == 0
+    for clerk in clerks[:2]:
+        with pytest.raises(InvalidTransition):
+            _enter(community, clerk, measure, sheet.code, NO)
+    _enter(community, clerks[2], measure, sheet.code, NO)
+    assert sheet.status == SheetStatus.COUNTED and sheets.reconciliation(measure)["mismatches"] == []
+    rows = {p.units: b.content for p, b, _v in voting.register_roll_call(measure) if b}
+    assert rows == {sheet.place.units: NO}
+
+
+def test_a_returned_sheet_stops_online_voting_and_an_online_vote_stops_the_sheet(assembly):
+    community, _chair, clerks, owner, measure = assembly
+    issued = _issue(community, clerks[0], measure)
+    owners_sheet = next(s for s in issued if s.place.names == "李建国")
+    _enter(community, clerks[0], measure, owners_sheet.code, NO)
+    with pytest.raises(Conflict):
+        voting.cast_ballot(actor=owner, community=community, measure_id=measure.id, content=YES)
+    with pytest.raises(InvalidTransition):  # nor can staff bypass the two entries
+        voting.enter_place_ballot(actor=clerks[1], community=community, measure_id=measure.id,
+                                  register_voter_id=owners_sheet.register_voter_id, content=YES)
+
+    other = make_community()
+    chair = make_member(other, Role.CHAIR)
+    a, b = (make_member(other, Role.STAFF) for _ in range(2))
+    unit = make_unit(other, "1-1-101", "90")
+    voter = make_member(other, owns=(unit,))
+    measure = make_measure(other, chair=chair, preset="art278_ordinary", secret=False)
+    (sheet,) = _issue(other, a, measure)
+    voting.cast_ballot(actor=voter, community=other, measure_id=measure.id, content=YES)
+    _enter(other, a, measure, sheet.code, NO)
+    with pytest.raises(Conflict):
+        _enter(other, b, measure, sheet.code, NO)
+    assert voting.turnout(measure).cast == 1
+
+
+def test_codes_of_another_vote_are_not_found(assembly):
+    community, chair, clerks, _owner, measure = assembly
+    make_unit(community, "3-1-101", "80")
+    later = make_measure(community, chair=chair, preset="art278_ordinary", secret=False)
+    foreign = _issue(community, clerks[0], later)[0]
+    _issue(community, clerks[0], measure)
+    with pytest.raises(NotFound):
+        _enter(community, clerks[0], measure, foreign.code)
+    with pytest.raises(NotFound):
+        sheets.record_collection(actor=clerks[0], community=community, measure_id=measure.id, code=foreign.code,
+                                 status="delivered")
+
+
+def test_collection_is_tracked_per_unit_and_reconciled(assembly):
+    community, _chair, clerks, _owner, measure = assembly
+    issued = _issue(community, clerks[0], measure)
+    for sheet, status in zip(issued, ["delivered", "refused", "returned", "unreachable"], strict=True):
+        sheets.record_collection(actor=clerks[1], community=community, measure_id=measure.id, code=sheet.code,
+                                 status=status)
+    assert {s.status for s in issued} == {"delivered", "refused", "returned", "unreachable"}
+    assert all(s.collected_by_id == clerks[1].id for s in issued)
+    report = sheets.reconciliation(measure)
+    assert (report["printed"], report["returned"], report["counted"]) == (4, 1, 0)
+    assert report["not_entered"] == [issued[2]]
+    assert {b: [s.place.units for s in out] for b, out in report["out_by_building"].items()} == {
+        "1": [issued[0].place.units], "2": [issued[3].place.units]}
+    from deliberation.errors import ValidationError
+
+    with pytest.raises(ValidationError):
+        sheets.record_collection(actor=clerks[1], community=community, measure_id=measure.id, code=issued[0].code,
+                                 status="counted")
