@@ -132,3 +132,35 @@ def test_collection_is_tracked_per_unit_and_reconciled(assembly):
     with pytest.raises(ValidationError):
         sheets.record_collection(actor=clerks[1], community=community, measure_id=measure.id, code=issued[0].code,
                                  status="counted")
+
+
+def _login(client, user):
+    assert client.post("/login", data={"contact": user.contact, "password": "password123"}).status_code == 303
+
+
+def test_the_sheet_pages_print_collect_and_enter_twice(assembly, client):
+    community, _chair, clerks, owner, measure = assembly
+    base = f"/c/{community.slug}/measures/{measure.id}/sheets"
+    _login(client, owner)
+    assert client.get(base).status_code == 403 and client.get(f"{base}/print").status_code == 403
+    client.post("/logout")
+    _login(client, clerks[0])
+    assert client.post(f"{base}/issue").headers["Location"].endswith("/sheets/print")
+    printed = client.get(f"{base}/print").get_data(as_text=True)
+    codes = [s.code for s in sheets.sheets_of(measure)]
+    assert all(code in printed for code in codes) and printed.count("<svg") == 4 and "业主签名" in printed
+    desk = client.get(f"{base}?code={codes[1]}").get_data(as_text=True)
+    assert f'value="{codes[1]}"' in desk and "尚未收回" in desk
+    client.post(f"{base}/collect", data={"code": codes[1], "status": "returned"})
+    refused = client.post(base, data={"code": codes[1]})  # no choice ticked: shown again with the code
+    assert refused.status_code == 400 and f'value="{codes[1]}"' in refused.get_data(as_text=True)
+    assert client.post(base, data={"code": codes[1], "choice": "no"}).status_code == 303
+    same_hand = client.post(base, data={"code": codes[1], "choice": "no"})
+    assert same_hand.status_code == 409 and "另一位工作人员" in same_hand.get_data(as_text=True)
+    client.post("/logout")
+    _login(client, clerks[1])
+    assert client.post(base, data={"code": codes[1], "choice": "no"}).status_code == 303
+    assert "已计票" in client.get(base).get_data(as_text=True)
+    assert voting.turnout(measure).cast == 1
+    unknown = client.post(base, data={"code": "XXXXX-XXXXX", "choice": "no"})
+    assert unknown.status_code == 404 and "XXXXX-XXXXX" in unknown.get_data(as_text=True)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+import segno
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
@@ -21,7 +23,8 @@ from ..forms import NOT_SUBMITTED, flash_refusals, show_error, status_for, submi
 from ..realtime import last_event_id
 from ..rendering import render
 from ..timeutil import local_to_utc, utc_to_local
-from . import labels, services
+from ..urls import link
+from . import labels, services, sheets
 from .forms import HandsForm, MeasureForm, PaperProxyForm, ProxyForm
 from .models import Eligibility, MeasureKind, MeasureStatus, Participation
 
@@ -412,3 +415,88 @@ def board_json(slug: str, measure_id: int):
     if measure.status != MeasureStatus.CLOSED:
         return jsonify({"error": _("The board is published when voting closes.")}), 409
     return jsonify(services.board_export(measure))
+
+
+# ---------------------------------------------------------------- ballot sheets at scale (staff)
+
+
+def _sheets_page(community, measure, *, status_code: int = 200, error: str | None = None, values=None):
+    return render("voting/sheets.html", community=community, measure=measure, item=measure.item,
+                  report=sheets.reconciliation(measure), turnout=services.turnout(measure), error=error,
+                  values=values if values is not None else request.args, collection=sheets.COLLECTION,
+                  sheet_status_labels=labels.SHEET_STATUS_LABELS, status_code=status_code)
+
+
+@bp.route("/measures/<int:measure_id>/sheets", methods=["GET", "POST"])
+@login_required
+def sheet_desk(slug: str, measure_id: int):
+    """Staff: enter returned sheets by code (twice, two people), see what is out by building,
+    the mismatches and whether the sheets entered reconcile with the sheets returned."""
+    community = get_community(slug)
+    require(current_user, community, "votes.paper")
+    measure = services.measure_in(community, measure_id, current_user)
+    if request.method == "POST":
+        try:
+            sheet = sheets.enter_sheet(actor=current_user, community=community, measure_id=measure.id,
+                                       code=request.form.get("code", ""),
+                                       content=ballot_from(measure, request.form))
+        except DomainError as err:
+            if err.status_code == 403:
+                raise
+            return _sheets_page(community, measure, status_code=err.status_code, error=str(err.message),
+                                values=request.form)
+        if sheet.status == "counted":
+            flash(_("Sheet %(code)s (%(units)s) is counted.", code=sheet.code, units=sheet.place.units), "success")
+        elif sheet.mismatch:
+            flash(_("The two entries of sheet %(code)s differ. A third staff member reads it again.",
+                    code=sheet.code), "error")
+        else:
+            flash(_("First entry of sheet %(code)s saved. Another staff member enters it again.", code=sheet.code),
+                  "success")
+        return redirect(url_for("voting.sheet_desk", slug=slug, measure_id=measure.id), 303)
+    return _sheets_page(community, measure)
+
+
+@bp.route("/measures/<int:measure_id>/sheets/collect", methods=["POST"])
+@login_required
+def collect_sheet(slug: str, measure_id: int):
+    community = get_community(slug)
+    with flash_refusals() as attempt:
+        sheet = sheets.record_collection(actor=current_user, community=community, measure_id=measure_id,
+                                         code=request.form.get("code", ""), status=request.form.get("status", ""))
+    if not attempt.refused:
+        flash(_("%(units)s: %(status)s.", units=sheet.place.units,
+                status=labels.SHEET_STATUS_LABELS[sheet.status]), "success")
+    return redirect(url_for("voting.sheet_desk", slug=slug, measure_id=measure_id, _anchor="out"), 303)
+
+
+@bp.route("/measures/<int:measure_id>/sheets/issue", methods=["POST"])
+@login_required
+def issue_sheets(slug: str, measure_id: int):
+    community = get_community(slug)
+    with flash_refusals() as attempt:
+        sheets.issue_sheets(actor=current_user, community=community, measure_id=measure_id)
+    if attempt.refused:
+        return redirect(url_for("voting.sheet_desk", slug=slug, measure_id=measure_id), 303)
+    return redirect(url_for("voting.print_sheets", slug=slug, measure_id=measure_id), 303)
+
+
+def _sheet_qr(community, measure, code: str) -> Markup:
+    """The sheet's QR code: the desk's address with the code, so a staff member's phone camera
+    opens the entry form with the code filled in."""
+    target = link("voting.sheet_desk", slug=community.slug, measure_id=measure.id, code=code)
+    svg = segno.make(target, error="m").svg_inline(scale=2, border=1, title=code, omitsize=True)
+    return Markup(svg)  # noqa: S704 - generated by segno from an address we built, not user text
+
+
+@bp.route("/measures/<int:measure_id>/sheets/print")
+@login_required
+def print_sheets(slug: str, measure_id: int):
+    """A4, three sheets a page (print CSS only): unit, area, question, options, signature line,
+    code as text and as QR."""
+    community = get_community(slug)
+    require(current_user, community, "votes.paper")
+    measure = services.measure_in(community, measure_id, current_user)
+    printable = [s for s in sheets.sheets_of(measure) if s.status != "counted"]
+    return render("voting/sheets_print.html", community=community, measure=measure, sheets=printable,
+                  qr={s.id: _sheet_qr(community, measure, s.code) for s in printable})
