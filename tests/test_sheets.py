@@ -164,3 +164,45 @@ def test_the_sheet_pages_print_collect_and_enter_twice(assembly, client):
     assert voting.turnout(measure).cast == 1
     unknown = client.post(base, data={"code": "XXXXX-XXXXX", "choice": "no"})
     assert unknown.status_code == 404 and "XXXXX-XXXXX" in unknown.get_data(as_text=True)
+
+
+def test_named_scrutineers_sign_off_a_finished_count_and_go_into_the_record(assembly, client):
+    import json
+
+    from deliberation.errors import PermissionDenied
+    from deliberation.records.services import resolution_of
+
+    community, chair, clerks, owner, measure = assembly
+    monitor = make_member(community, name="监票人老陈")
+    with pytest.raises(PermissionDenied):  # staff cannot name scrutineers; the chair does
+        sheets.name_scrutineer(actor=owner, community=community, measure_id=measure.id, user_id=monitor.id,
+                               role="monitor")
+    sheets.name_scrutineer(actor=chair, community=community, measure_id=measure.id, user_id=monitor.id,
+                           role="monitor")
+    sheets.name_scrutineer(actor=chair, community=community, measure_id=measure.id, user_id=clerks[2].id,
+                           role="counter")
+    with pytest.raises(Conflict):
+        sheets.name_scrutineer(actor=chair, community=community, measure_id=measure.id, user_id=monitor.id,
+                               role="counter")
+    sheet = _issue(community, clerks[0], measure)[1]
+    _enter(community, clerks[0], measure, sheet.code)
+    with pytest.raises(InvalidTransition):  # a sheet is entered once only
+        sheets.sign_count(actor=monitor, community=community, measure_id=measure.id)
+    with pytest.raises(PermissionDenied):  # not named
+        sheets.sign_count(actor=owner, community=community, measure_id=measure.id)
+    _enter(community, clerks[1], measure, sheet.code)
+    # The scrutineer, not staff, reads the desk and signs.
+    _login(client, monitor)
+    desk = client.get(f"/c/{community.slug}/measures/{measure.id}/sheets")
+    assert desk.status_code == 200 and "签字确认" in desk.get_data(as_text=True)
+    assert 'name="code"' not in desk.get_data(as_text=True)  # no entry form for a scrutineer
+    client.post(f"/c/{community.slug}/measures/{measure.id}/scrutineers/sign")
+    with pytest.raises(InvalidTransition):
+        sheets.sign_count(actor=monitor, community=community, measure_id=measure.id)
+    voting.close_measure(actor=chair, community=community, measure_id=measure.id)
+    scrutiny = json.loads(resolution_of(measure).canonical)["body"]["scrutiny"]
+    assert {(s["name"], s["role"], s["signed_at"] is not None) for s in scrutiny["scrutineers"]} == {
+        ("监票人老陈", "monitor", True), (clerks[2].display_name, "counter", False)}
+    assert scrutiny["sheets"] == {"printed": 4, "returned": 1, "counted": 1}
+    record_page = client.get(f"/c/{community.slug}/records/{resolution_of(measure).seq}").get_data(as_text=True)
+    assert "监票人老陈" in record_page and "已签字确认计票" in record_page

@@ -64,3 +64,7 @@ SHEET_STATUS_LABELS = {
     "unreachable": _l("nobody home"),
     "counted": _l("entered twice and counted"),
 }
+SCRUTINEER_LABELS = {
+    "monitor": _l("monitor (监票人)"),
+    "counter": _l("counter (计票人)"),
+}

@@ -307,3 +307,20 @@ class BallotSheet(db.Model):
     def mismatch(self) -> bool:
         return (self.status != SheetStatus.COUNTED and self.first_entry is not None
                 and self.second_entry is not None and self.first_entry != self.second_entry)
+
+
+class Scrutineer(db.Model):
+    """A scrutineer (监票人 or 计票人) named on a measure; they sign off the paper count before the
+    vote closes, and their names and signatures go into the record."""
+
+    __tablename__ = "scrutineers"
+    __table_args__ = (UniqueConstraint("measure_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(8))  # "monitor" (监票人) or "counter" (计票人)
+    named_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -17,10 +17,20 @@ from ..accounts.models import User
 from ..audit.services import record
 from ..communities.models import Community
 from ..communities.permissions import require
-from ..errors import Conflict, InvalidTransition, NotFound, ValidationError
+from ..communities.services import member_in
+from ..errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import BallotSheet, Channel, Measure, MeasureStatus, RegisterVote, RegisterVoter, SheetStatus
+from .models import (
+    BallotSheet,
+    Channel,
+    Measure,
+    MeasureStatus,
+    RegisterVote,
+    RegisterVoter,
+    Scrutineer,
+    SheetStatus,
+)
 from .services import (
     RECEIPT_ALPHABET,
     _add_ballot,
@@ -28,6 +38,7 @@ from .services import (
     _claim_place,
     _clean_content,
     _lock_open_measure,
+    measure_closing,
     measure_in,
     on_register,
 )
@@ -176,3 +187,71 @@ def _out_by_building(sheets: list[BallotSheet]) -> dict[str, list[BallotSheet]]:
         if sheet.status in OUT:
             out.setdefault(sheet.place.building, []).append(sheet)
     return dict(sorted(out.items()))
+
+
+# ---------------------------------------------------------------- scrutineers (监票人, 计票人)
+
+SCRUTINEER_ROLES = ("monitor", "counter")
+
+
+def scrutineers_of(measure: Measure) -> list[Scrutineer]:
+    return list(db.session.scalars(select(Scrutineer).where(Scrutineer.measure_id == measure.id)
+                                   .order_by(Scrutineer.role, Scrutineer.id)))
+
+
+def name_scrutineer(*, actor: User, community: Community, measure_id: int, user_id: int, role: str) -> Scrutineer:
+    """The chair names a member as 监票人 (monitor) or 计票人 (counter) of a vote not yet closed."""
+    require(actor, community, "votes.run")
+    measure = measure_in(community, measure_id, actor)
+    if measure.status == MeasureStatus.CLOSED:
+        raise InvalidTransition(_l("Scrutineers are named before the vote closes."))
+    if role not in SCRUTINEER_ROLES:
+        raise ValidationError(_l("Please choose monitor (监票人) or counter (计票人)."), field="role")
+    person = member_in(community, int(user_id))
+    if db.session.scalar(select(Scrutineer.id).where(Scrutineer.measure_id == measure.id,
+                                                     Scrutineer.user_id == person.id)):
+        raise Conflict(_l("%(name)s is already a scrutineer of this vote.", name=person.display_name))
+    scrutineer = Scrutineer(measure_id=measure.id, user_id=person.id, role=role, named_by_id=actor.id)
+    db.session.add(scrutineer)
+    record(actor=actor, action="scrutineer.named", community=community, subject=person, measure_id=measure.id,
+           role=role)
+    db.session.commit()
+    return scrutineer
+
+
+def sign_count(*, actor: User, community: Community, measure_id: int) -> Scrutineer:
+    """A scrutineer signs off the paper count: only once every sheet that came back is counted
+    (nothing entered once, no mismatch, nothing unentered), and before the vote closes."""
+    measure = _lock_open_measure(community, measure_id, for_ballots=False)
+    scrutineer = db.session.scalar(select(Scrutineer).where(Scrutineer.measure_id == measure.id,
+                                                            Scrutineer.user_id == actor.id).with_for_update())
+    if scrutineer is None:
+        raise PermissionDenied(_l("Only the scrutineers named on this vote sign off its count."))
+    if scrutineer.signed_at is not None:
+        raise InvalidTransition(_l("You have signed off this count already."))
+    report = reconciliation(measure)
+    if report["returned"] != report["counted"]:
+        raise InvalidTransition(_l("Not every sheet that came back is counted yet: %(n)d still to finish.",
+                                   n=report["returned"] - report["counted"]))
+    scrutineer.signed_at = utcnow()
+    record(actor=actor, action="scrutineer.signed", community=community, measure_id=measure.id,
+           role=scrutineer.role, sheets=report["counted"])
+    db.session.commit()
+    return scrutineer
+
+
+@measure_closing.connect
+def _scrutineers_into_the_record(measure: Measure, now, **_kwargs) -> dict:
+    """The scrutineers' names, and whether and when each signed, go into the resolution."""
+    named = scrutineers_of(measure)
+    sheets = sheets_of(measure)
+    if not named and not sheets:
+        return {}
+    return {"scrutiny": {
+        "scrutineers": [{"name": s.user.display_name, "role": s.role,
+                         "signed_at": s.signed_at.replace(microsecond=0).isoformat() + "Z" if s.signed_at else None}
+                        for s in named],
+        "sheets": {"printed": len(sheets),
+                   "returned": sum(1 for s in sheets if s.status in (SheetStatus.RETURNED, SheetStatus.COUNTED)),
+                   "counted": sum(1 for s in sheets if s.status == SheetStatus.COUNTED)},
+    }}

@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from ..agenda.services import get_item
-from ..communities.permissions import require, roles_of
+from ..communities.permissions import can, require, roles_of
 from ..communities.services import get_community, verified_members
 from ..errors import DomainError, ValidationError
 from ..extensions import db
@@ -50,6 +50,7 @@ def voting_helpers():
         "channel_labels": labels.CHANNEL_LABELS,
         "percent_of": _percent_of,
         "m2": square_metres,
+        "scrutineer_labels": labels.SCRUTINEER_LABELS,
     }
 
 
@@ -193,7 +194,8 @@ def ballot_from(measure, values) -> dict:
 def _voter_context(community, measure, viewer) -> dict:
     """What this viewer may do on this measure (never broadcast)."""
     if viewer is None:
-        return {"entry": None, "voted": False, "my_proxy": None, "held": [], "place_vote": None}
+        return {"entry": None, "voted": False, "my_proxy": None, "held": [], "place_vote": None,
+                "is_scrutineer": False}
     held = services.proxies_held(measure, viewer.id) if measure.status == MeasureStatus.OPEN else []
     return {
         "entry": services.roll_entry(measure, viewer.id),
@@ -201,6 +203,7 @@ def _voter_context(community, measure, viewer) -> dict:
         "my_proxy": services.active_proxy_from(measure, viewer.id),
         "held": [(p, services.has_voted(measure, p.grantor_id)) for p in held],
         "place_vote": services.place_vote_of(measure, viewer.id) if services.on_register(measure) else None,
+        "is_scrutineer": any(s.user_id == viewer.id for s in sheets.scrutineers_of(measure)),
     }
 
 
@@ -421,10 +424,23 @@ def board_json(slug: str, measure_id: int):
 
 
 def _sheets_page(community, measure, *, status_code: int = 200, error: str | None = None, values=None):
+    named = sheets.scrutineers_of(measure)
+    mine = next((s for s in named if s.user_id == current_user.id), None)
+    may_name = can(current_user, community, "votes.run") and measure.status != MeasureStatus.CLOSED
+    members = [SelectChoice(u.id, u.display_name) for u in verified_members(community)] if may_name else []
     return render("voting/sheets.html", community=community, measure=measure, item=measure.item,
                   report=sheets.reconciliation(measure), turnout=services.turnout(measure), error=error,
                   values=values if values is not None else request.args, collection=sheets.COLLECTION,
-                  sheet_status_labels=labels.SHEET_STATUS_LABELS, status_code=status_code)
+                  sheet_status_labels=labels.SHEET_STATUS_LABELS, scrutineers=named, my_scrutiny=mine,
+                  may_enter=can(current_user, community, "votes.paper"), may_name=may_name, members=members,
+                  may_sign=mine is not None and mine.signed_at is None and measure.status == MeasureStatus.OPEN,
+                  scrutineer_labels=labels.SCRUTINEER_LABELS, status_code=status_code)
+
+
+def _require_desk(community, measure) -> None:
+    """Staff work the sheets; the scrutineers named on the vote may read them and sign."""
+    if not any(s.user_id == current_user.id for s in sheets.scrutineers_of(measure)):
+        require(current_user, community, "votes.paper")
 
 
 @bp.route("/measures/<int:measure_id>/sheets", methods=["GET", "POST"])
@@ -433,8 +449,8 @@ def sheet_desk(slug: str, measure_id: int):
     """Staff: enter returned sheets by code (twice, two people), see what is out by building,
     the mismatches and whether the sheets entered reconcile with the sheets returned."""
     community = get_community(slug)
-    require(current_user, community, "votes.paper")
     measure = services.measure_in(community, measure_id, current_user)
+    _require_desk(community, measure)
     if request.method == "POST":
         try:
             sheet = sheets.enter_sheet(actor=current_user, community=community, measure_id=measure.id,
@@ -500,3 +516,29 @@ def print_sheets(slug: str, measure_id: int):
     printable = [s for s in sheets.sheets_of(measure) if s.status != "counted"]
     return render("voting/sheets_print.html", community=community, measure=measure, sheets=printable,
                   qr={s.id: _sheet_qr(community, measure, s.code) for s in printable})
+
+
+@bp.route("/measures/<int:measure_id>/scrutineers", methods=["POST"])
+@login_required
+def name_scrutineer(slug: str, measure_id: int):
+    community = get_community(slug)
+    with flash_refusals() as attempt:
+        named = sheets.name_scrutineer(actor=current_user, community=community, measure_id=measure_id,
+                                       user_id=request.form.get("user_id", type=int) or 0,
+                                       role=request.form.get("role", ""))
+    if not attempt.refused:
+        flash(_("%(name)s is named %(role)s.", name=named.user.display_name,
+                role=labels.SCRUTINEER_LABELS[named.role]), "success")
+    return redirect(url_for("voting.sheet_desk", slug=slug, measure_id=measure_id, _anchor="scrutiny"), 303)
+
+
+@bp.route("/measures/<int:measure_id>/scrutineers/sign", methods=["POST"])
+@login_required
+def sign_count(slug: str, measure_id: int):
+    community = get_community(slug)
+    with flash_refusals() as attempt:
+        sheets.sign_count(actor=current_user, community=community, measure_id=measure_id)
+    if not attempt.refused:
+        flash(_("You signed off the count. Your name and signature go into the record when the vote closes."),
+              "success")
+    return redirect(url_for("voting.sheet_desk", slug=slug, measure_id=measure_id, _anchor="scrutiny"), 303)
