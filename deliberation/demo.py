@@ -344,16 +344,36 @@ def _demo_parking_2025(community: Community, people: dict[str, User], at):
                             ("13800000012", "no"), ("resident@example.com", "yes")):
             voting.cast_ballot(actor=people[key], community=community, measure_id=measure.id,
                                content={"choice": choice})
-    # Sheets collected door to door over two weekends, entered by staff.
+    # Sheets printed for every unit that had not voted, carried door to door over two weekends,
+    # and each returned one entered twice: by 社工小林, then by 周主任.
+    from .voting import sheets
+
+    admin = people["13800000001"]
+    with travel_to(at(2025, 4, 5, 9)):
+        issued = sheets.issue_sheets(actor=staff, community=community, measure_id=measure.id)
+    pattern = "yyynyyyayyynyyyy"  # about three in four agree
+    returned = [s for s in issued if not s.place.developer][:65]
+    with travel_to(at(2025, 4, 12, 10)):
+        for n, sheet in enumerate(issued):
+            status = "returned" if sheet in returned else ("refused" if n % 3 == 0 else "unreachable")
+            sheets.record_collection(actor=staff, community=community, measure_id=measure.id, code=sheet.code,
+                                     status=status)
     with travel_to(at(2025, 4, 13, 10)):
-        voting.enter_paper_ballot(actor=staff, community=community, measure_id=measure.id,
-                                  voter_id=people["grandma"].id, content={"choice": "yes"})
-        waiting = [p for p in voting.places_waiting(measure) if not p.developer]
-        pattern = "yyynyyyayyynyyyy"  # about three in four agree
-        for n, place in enumerate(waiting[:64]):
-            voting.enter_place_ballot(actor=staff, community=community, measure_id=measure.id,
-                                      register_voter_id=place.id,
-                                      content={"choice": {"y": "yes", "n": "no", "a": "abstain"}[pattern[n % 16]]})
+        for n, sheet in enumerate(returned):
+            if sheet.place.names == people["grandma"].display_name:
+                content = {"choice": "yes"}
+            else:
+                content = {"choice": {"y": "yes", "n": "no", "a": "abstain"}[pattern[n % 16]]}
+            for clerk in (staff, admin):
+                sheets.enter_sheet(actor=clerk, community=community, measure_id=measure.id, code=sheet.code,
+                                   content=content)
+    with travel_to(at(2025, 4, 5, 9)):
+        for key, role in (("13800000011", "monitor"), ("13800000012", "counter")):
+            sheets.name_scrutineer(actor=chair, community=community, measure_id=measure.id,
+                                   user_id=people[key].id, role=role)
+    with travel_to(at(2025, 4, 19, 18)):
+        for key in ("13800000011", "13800000012"):
+            sheets.sign_count(actor=people[key], community=community, measure_id=measure.id)
     with travel_to(at(2025, 4, 20, 20) - timedelta(minutes=5)):
         voting.close_measure(actor=chair, community=community, measure_id=measure.id)
     return records.resolution_of(measure)
@@ -665,6 +685,16 @@ def _demo_votes(community: Community, people: dict[str, User]) -> None:
     vote(owners[3], plan, {"choice": "no"})
     voting.enter_paper_ballot(actor=staff, community=community, measure_id=plan.id, voter_id=owners[5].id,
                               content={"choice": "yes"})
+    # Sheets are printed and going door to door: some delivered, one back and entered once so far.
+    from .voting import sheets
+
+    out = sheets.issue_sheets(actor=staff, community=community, measure_id=plan.id)
+    for sheet, status in zip(out[:6], ["delivered", "delivered", "unreachable", "delivered", "refused", "returned"],
+                             strict=True):
+        sheets.record_collection(actor=staff, community=community, measure_id=plan.id, code=sheet.code,
+                                 status=status)
+    sheets.enter_sheet(actor=staff, community=community, measure_id=plan.id, code=out[5].code,
+                       content={"choice": "yes"})
     hours = measure(parking, kind="ranked", question="夜间共享车位的时间段选哪一个？",
                     options=["19:00—次日 7:00", "20:00—次日 7:30", "21:00—次日 6:30", "全天开放"])
     rankings = [["A", "B"], ["B", "A", "C"], ["C", "B"], ["A"], ["D", "C", "B"], ["B", "C"], ["A", "B", "C"],

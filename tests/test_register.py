@@ -369,3 +369,72 @@ def test_staff_record_an_owners_name_or_the_developer_on_a_unit(estate, client):
     assert "赵大爷" in client.get(f"/c/{community.slug}/units/{unit.id}").get_data(as_text=True)
     measure = make_measure(community, chair=chair, preset="art278_ordinary")
     assert _places(measure)[0].names == "赵大爷"
+
+
+# ---------------------------------------------------------------- the two kinds of convention
+
+
+def _convention(community, kind):
+    from deliberation.agenda import services as agenda
+    from deliberation.conventions import services as conventions
+    from tests.factories import admin_of, make_item
+
+    author = make_member(community, name="起草人")
+    item = make_item(community, author, title="制定公约", category_key="conventions")
+    convention = conventions.start_convention(actor=author, community=community, item_id=item.id, title="公约",
+                                              text="第一条内容。\n第二条内容。", kind=kind)
+    agenda.accept_item(actor=admin_of(community), community=community, item_id=item.id)
+    return convention
+
+
+def test_a_residents_convention_is_adopted_by_a_residents_meeting_and_a_management_one_by_owners(estate, client):
+    from datetime import timedelta
+
+    from deliberation.conventions import services as conventions
+    from deliberation.errors import ValidationError
+    from deliberation.timeutil import utcnow
+
+    community, chair, _staff = estate
+    _units(community, 100, 100)
+    closes = utcnow() + timedelta(days=1)
+    for kind, wrong, right in (("residents", "art278_ordinary", "residents_households"),
+                               ("management", "residents_households", "art278_ordinary")):
+        convention = _convention(community, kind)
+        conventions.freeze(actor=chair, community=community, convention_id=convention.id)
+        with pytest.raises(ValidationError) as refused:
+            conventions.open_votes(actor=chair, community=community, convention_id=convention.id,
+                                   plan=conventions.VotePlan(preset=wrong, closes_at=closes))
+        assert refused.value.field == "preset" and conventions.votes_of(convention) == []
+        _login(client, chair)
+        page = client.get(f"/c/{community.slug}/conventions/{convention.id}/votes").get_data(as_text=True)
+        assert f'<option selected value="{right}">' in page or f'value="{right}" selected' in page
+        client.post("/logout")
+        [measure] = conventions.open_votes(actor=chair, community=community, convention_id=convention.id,
+                                           plan=conventions.VotePlan(preset=right, closes_at=closes))
+        assert measure.preset == right and voting.turnout(measure).eligible == 2
+    with pytest.raises(ValidationError):
+        conventions.start_convention(actor=chair, community=community, item_id=convention.item_id, title="x",
+                                     text="x", kind="owners-only")
+
+
+def test_the_measure_form_makes_art_278_votes_roll_call_by_default(estate, client):
+    from deliberation.agenda import services as agenda
+    from deliberation.voting.models import Measure
+    from tests.factories import admin_of, make_item
+
+    community, chair, _staff = estate
+    item = make_item(community)
+    agenda.accept_item(actor=admin_of(community), community=community, item_id=item.id)
+    _login(client, chair)
+    form = client.get(f"/c/{community.slug}/items/{item.id}/measures/new").get_data(as_text=True)
+    assert "人数占比三分之二以上" in form and "居民会议" in form
+    made = {}
+    for preset, ballot in (("art278_ordinary", "preset"), ("custom", "preset"), ("art278_major", "secret"),
+                           ("residents_households", "preset")):
+        response = client.post(f"/c/{community.slug}/items/{item.id}/measures/new", data={
+            "kind": "yes_no", "question": f"{preset} {ballot}?", "preset": preset, "electorate": "residents",
+            "weighting": "person", "threshold": "majority", "ballot": ballot, "closes_at": "2030-01-01T20:00"})
+        assert response.status_code == 303
+        made[preset] = db.session.scalar(select(Measure).where(Measure.question == f"{preset} {ballot}?"))
+    assert not made["art278_ordinary"].secret
+    assert made["custom"].secret and made["art278_major"].secret and made["residents_households"].secret

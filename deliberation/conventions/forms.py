@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..voting.labels import ELECTORATE_LABELS, PRESET_LABELS, THRESHOLD_LABELS, WEIGHTING_LABELS
 from . import document
-from .labels import AMENDMENT_KIND_LABELS
+from .labels import AMENDMENT_KIND_LABELS, CONVENTION_KIND_LABELS
 from .services import NOTE_MAX, REASON_MAX, TITLE_MAX
 
 TEXT_MAX = document.MAX_CLAUSES * (document.CLAUSE_MAX + 2)
@@ -38,6 +38,11 @@ class StartForm(FlaskForm):
         description=_l("e.g. 阳光社区文明养犬公约"))
     text = TextAreaField(_l("Text"), validators=[DataRequired(_l("Please write at least one clause.")),
                                                  Length(max=TEXT_MAX)], description=TEXT_HINT)
+
+
+class NewConventionForm(StartForm):
+    kind = RadioField(_l("Kind of convention"), choices=_choices(CONVENTION_KIND_LABELS), default="residents",
+                      validators=[DataRequired(_l("Please choose the kind of convention."))])
 
 
 class EditForm(StartForm):
@@ -72,7 +77,7 @@ class VoteForm(FlaskForm):
                                       validators=[Optional()],
                                       description=_l("Each becomes a vote on keeping the clause. Every "
                                                      "proposed amendment is voted on anyway."))
-    preset = SelectField(_l("Rule preset"), choices=_choices(PRESET_LABELS), default="art278_ordinary")
+    preset = SelectField(_l("Rule preset"), choices=_choices(PRESET_LABELS), default="residents_households")
     electorate = SelectField(_l("Who may vote"), choices=_choices(ELECTORATE_LABELS), default="owners")
     weighting = SelectField(_l("Weighting"), choices=_choices(WEIGHTING_LABELS), default="person")
     threshold = SelectField(_l("Threshold to pass"), choices=[

@@ -12,6 +12,16 @@ STATE_LABELS = {
     "rejected": _l("Not adopted"),
     "superseded": _l("Replaced by a newer version"),
 }
+CONVENTION_KIND_LABELS = {
+    "residents": _l("Residents’ convention (居民公约): binds every resident, tenants too; adopted by a residents’ "
+                    "meeting"),
+    "management": _l("Owners’ management convention (管理规约): binds the owners; adopted under Civil Code "
+                     "art. 278, ordinary matter"),
+}
+CONVENTION_KIND_SHORT = {
+    "residents": _l("Residents’ convention (居民公约)"),
+    "management": _l("Owners’ management convention (管理规约)"),
+}
 AMENDMENT_KIND_LABELS = {
     "replace": _l("Replace the clause's text"),
     "insert_after": _l("Insert a new clause after it"),

@@ -329,9 +329,27 @@ def _add_version(convention: Convention, clauses: list[dict], *, author: User, n
     return version
 
 
-def start_convention(*, actor: User, community: Community, item_id: int, title: str, text: str) -> Convention:
-    """The item's author starts the convention's text on their item (version 1)."""
+# The two kinds of convention and the rule each is adopted by. A 居民公约 binds every resident, so
+# a residents' meeting adopts it (Urban Residents' Committee Organization Law art. 15), tenants
+# included; a 管理规约 binds the owners and is an art. 278 ordinary matter. "custom" rules stay
+# possible for both (a chair sets them by hand), but not the other kind's presets.
+KIND_PRESETS = {
+    "residents": ("residents_households", "residents_persons"),
+    "management": ("art278_ordinary",),
+}
+
+
+def default_preset(convention: Convention) -> str:
+    return KIND_PRESETS.get(convention.kind, KIND_PRESETS["residents"])[0]
+
+
+def start_convention(*, actor: User, community: Community, item_id: int, title: str, text: str,
+                     kind: str = "residents") -> Convention:
+    """The item's author starts the convention's text on their item (version 1). ``kind``:
+    "residents" (居民公约) or "management" (管理规约), which decides the rule it is adopted by."""
     require(actor, community, "items.propose")
+    if kind not in KIND_PRESETS:
+        raise ValidationError(_l("Please choose the kind of convention."), field="kind")
     item = agenda.get_item(community=community, item_id=item_id, viewer=actor)
     if item.author_id != actor.id:
         raise PermissionDenied(_l("Only the item's author can start its convention text."))
@@ -341,7 +359,7 @@ def start_convention(*, actor: User, community: Community, item_id: int, title: 
         raise InvalidTransition(_l("This item already has a convention text."))
     title = _clean_title(title)
     parsed = _parsed(text)
-    convention = Convention(community_id=community.id, item_id=item.id, title=title)
+    convention = Convention(community_id=community.id, item_id=item.id, title=title, kind=kind)
     db.session.add(convention)
     db.session.flush()
     _add_version(convention, document.keep_identity([], parsed, _key_maker(convention)), author=actor, note="")
@@ -597,7 +615,7 @@ class VotePlan:
 
     mode: str = "whole"
     clause_keys: list[str] = field(default_factory=list)
-    preset: str = "art278_ordinary"
+    preset: str = "residents_households"
     electorate: str = "owners"
     weighting: str = "area"
     threshold: str = "majority"
@@ -654,12 +672,19 @@ def open_votes(*, actor: User, community: Community, convention_id: int, plan: V
     if plan.closes_at is not None and plan.effective_on is not None \
             and plan.effective_on < utc_to_local(plan.closes_at).date():
         raise ValidationError(_l("The convention cannot take effect before the vote closes."), field="effective_on")
+    if plan.preset in PRESETS and plan.preset not in KIND_PRESETS.get(convention.kind, ()):
+        raise ValidationError(_l("A residents' convention (居民公约) binds every resident and is adopted by a "
+                                 "residents' meeting; an owners' management convention (管理规约) by the owners under "
+                                 "Civil Code art. 278. Please choose a rule preset for this kind."), field="preset")
     if plan.open_now:  # refuse before anything is created
         require_no_open_objection(item.id)
         preset = PRESETS.get(plan.preset)
-        electorate, weighting = (preset.electorate, preset.weighting) if preset else (plan.electorate, plan.weighting)
-        if electorate in {e.value for e in Electorate} and not voting.eligible_voters(
-                community, electorate, weighting):
+        if preset is not None:
+            nobody = not voting.register_roll(community, preset.roll)
+        else:
+            nobody = plan.electorate in {e.value for e in Electorate} and not voting.eligible_voters(
+                community, plan.electorate, plan.weighting)
+        if nobody:
             raise ValidationError(_l("No one is eligible to vote under these rules yet (for owners' votes, register "
                                      "the units and their owners first)."), field="preset")
     text = document.plain_text(convention.title, clauses)
@@ -875,7 +900,7 @@ def revise(*, actor: User, community: Community, convention_id: int, item_id: in
             raise PermissionDenied(_l("Only the item's author can start its convention text."))
         if item.status not in EDITABLE or convention_of_item(item.id) is not None:
             raise InvalidTransition(_l("This item already has a convention text."))
-    revision = Convention(community_id=community.id, item_id=item.id, title=convention.title,
+    revision = Convention(community_id=community.id, item_id=item.id, title=convention.title, kind=convention.kind,
                           based_on_id=convention.id, next_clause=convention.next_clause)
     db.session.add(revision)
     db.session.flush()

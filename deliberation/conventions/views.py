@@ -23,8 +23,9 @@ from ..records.views import qr_svg
 from ..rendering import render
 from ..timeutil import local_to_utc, utc_to_local, utcnow
 from ..voting.models import Measure, MeasureStatus
+from ..voting.rules import PRESETS
 from . import document, labels, services
-from .forms import AmendmentForm, CoauthorForm, EditForm, FinalVoteForm, StartForm, VoteForm
+from .forms import AmendmentForm, CoauthorForm, EditForm, FinalVoteForm, NewConventionForm, VoteForm
 from .models import AmendmentStatus, ConventionState
 
 bp = Blueprint("conventions", __name__, url_prefix="/c/<slug>")
@@ -118,9 +119,10 @@ def start(slug: str, item_id: int):
         return redirect(url_for("conventions.show", slug=slug, convention_id=existing.id))
     if item.author_id != current_user.id:
         raise PermissionDenied(_("Only the item's author can start its convention text."))
-    form = StartForm(title=item.title) if request.method == "GET" else StartForm()
+    form = NewConventionForm(title=item.title) if request.method == "GET" else NewConventionForm()
     made = submit_form(form, lambda: services.start_convention(
-        actor=current_user, community=community, item_id=item.id, title=form.title.data, text=form.text.data))
+        actor=current_user, community=community, item_id=item.id, title=form.title.data, text=form.text.data,
+        kind=form.kind.data))
     if made is not NOT_SUBMITTED:
         flash(_("Version 1 of the text is saved. Members can now comment on each clause and propose amendments."),
               "success")
@@ -309,8 +311,10 @@ def votes(slug: str, convention_id: int):
     if convention.state != ConventionState.FROZEN:
         return redirect(url_for("conventions.show", slug=slug, convention_id=convention.id))
     pending = [a for a in services.amendments_of(convention) if a.status == AmendmentStatus.PROPOSED]
-    form = VoteForm(formdata=None, closes_at=_default_close(),
-                    mode="clauses" if pending else "whole") if request.method == "GET" else VoteForm()
+    # The rule the kind of convention is adopted by; art. 278 sheets are signed (roll call).
+    preset = services.default_preset(convention)
+    form = VoteForm(formdata=None, closes_at=_default_close(), mode="clauses" if pending else "whole", preset=preset,
+                    secret=PRESETS[preset].secret) if request.method == "GET" else VoteForm()
     clauses = document.numbered(services.frozen_clauses(convention))
     form.clause_keys.choices = [SelectChoice(c["key"], _("Art. %(n)d: %(text)s", n=c["number"], text=c["text"]))
                                 for c in clauses]

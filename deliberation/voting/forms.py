@@ -43,7 +43,11 @@ class MeasureForm(FlaskForm):
                                validators=[Optional(), NumberRange(0, 100)], places=None)
     threshold = SelectField(_l("Threshold to pass"), choices=_choices(THRESHOLD_LABELS), default="majority")
     abstentions_count = BooleanField(_l("Count abstentions among the votes cast (they then work like “no”)"))
-    secret = BooleanField(_l("Secret ballot (untick for an open, roll-call vote)"), default=True)
+    ballot = SelectField(_l("Ballot"), default="preset", choices=[
+        SelectChoice("preset", _l("As the rule preset says: signed, roll call (记名) for Civil Code art. 278; secret "
+                                  "otherwise")),
+        SelectChoice("secret", _l("Secret ballot")),
+        SelectChoice("open", _l("Open ballot (roll call): everyone sees who chose what after the vote"))])
     results_live = BooleanField(_l("Show results live while voting is open"))
     opens_at = DateTimeLocalField(_l("Voting opens (leave empty: when the chair opens it)"),
                                   validators=[Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])

@@ -56,3 +56,15 @@ CHANNEL_LABELS = {
     "proxy": _l("by proxy"),
     "hands": _l("show of hands"),
 }
+SHEET_STATUS_LABELS = {
+    "printed": _l("printed, not delivered yet"),
+    "delivered": _l("delivered"),
+    "returned": _l("returned"),
+    "refused": _l("refused"),
+    "unreachable": _l("nobody home"),
+    "counted": _l("entered twice and counted"),
+}
+SCRUTINEER_LABELS = {
+    "monitor": _l("monitor (监票人)"),
+    "counter": _l("counter (计票人)"),
+}

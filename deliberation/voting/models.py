@@ -265,3 +265,62 @@ class HandCount(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     recorded_by: Mapped[User] = relationship()
+
+
+class SheetStatus(StrEnum):
+    PRINTED = "printed"
+    DELIVERED = "delivered"
+    RETURNED = "returned"
+    REFUSED = "refused"
+    UNREACHABLE = "unreachable"
+    COUNTED = "counted"  # entered twice alike (or settled by a third look): its ballot is stored
+
+
+class BallotSheet(db.Model):
+    """A paper ballot sheet (业主大会书面表决票) printed for one place of a roll-call register roll,
+    carried door to door and entered twice by two different staff members. Only roll-call
+    measures have sheets: what a sheet's entries say is public after close anyway."""
+
+    __tablename__ = "ballot_sheets"
+    __table_args__ = (UniqueConstraint("register_voter_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    register_voter_id: Mapped[int] = mapped_column(ForeignKey("register_voters.id"))
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # printed as text and as QR
+    status: Mapped[str] = mapped_column(String(12), default=SheetStatus.PRINTED)
+    collected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # who last carried it
+    status_at: Mapped[datetime | None]
+    first_entry: Mapped[dict | None] = mapped_column(JSON)
+    first_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    second_entry: Mapped[dict | None] = mapped_column(JSON)
+    second_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set when the two entries differed and a third staff member read the sheet again.
+    third_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    place: Mapped[RegisterVoter] = relationship()
+    collected_by: Mapped[User | None] = relationship(foreign_keys=[collected_by_id])
+    first_by: Mapped[User | None] = relationship(foreign_keys=[first_by_id])
+    second_by: Mapped[User | None] = relationship(foreign_keys=[second_by_id])
+
+    @property
+    def mismatch(self) -> bool:
+        return (self.status != SheetStatus.COUNTED and self.first_entry is not None
+                and self.second_entry is not None and self.first_entry != self.second_entry)
+
+
+class Scrutineer(db.Model):
+    """A scrutineer (监票人 or 计票人) named on a measure; they sign off the paper count before the
+    vote closes, and their names and signatures go into the record."""
+
+    __tablename__ = "scrutineers"
+    __table_args__ = (UniqueConstraint("measure_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(8))  # "monitor" (监票人) or "counter" (计票人)
+    named_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -43,6 +43,7 @@ from ..timeutil import utcnow
 from ..urls import link
 from .models import (
     Ballot,
+    BallotSheet,
     Channel,
     Electorate,
     Eligibility,
@@ -579,7 +580,7 @@ class MeasureDraft:
     quorum_area: Decimal | None = None  # percent, 0-100
     threshold: str = "majority"
     abstentions_count: bool = False
-    secret: bool = True
+    secret: bool | None = True  # None: the preset's default (roll call for art. 278, else secret)
     results_live: bool = False
     opens_at: datetime | None = None  # UTC
     closes_at: datetime | None = None  # UTC
@@ -656,7 +657,9 @@ def _checked(draft: MeasureDraft) -> dict:
         "weighting": weighting, "threshold": threshold, "abstentions_count": bool(draft.abstentions_count),
         "quorum_headcount": Decimal(0) if preset != "custom" else _percent(draft.quorum_headcount, "quorum_headcount"),
         "quorum_area": Decimal(0) if preset != "custom" else _percent(draft.quorum_area, "quorum_area"),
-        "secret": bool(draft.secret), "results_live": bool(draft.results_live),
+        "secret": (PRESETS[preset].secret if preset in PRESETS else True) if draft.secret is None
+        else bool(draft.secret),
+        "results_live": bool(draft.results_live),
         "opens_at": draft.opens_at, "closes_at": draft.closes_at, "_options": options,
     }
 
@@ -938,6 +941,10 @@ def _refuse_second_ballot(measure: Measure, entry: Eligibility) -> None:
         vote = db.session.scalar(select(RegisterVote).where(RegisterVote.register_voter_id == entry.register_voter_id))
         if vote is not None:
             raise Conflict(_already_cast(db.session.get(RegisterVoter, entry.register_voter_id), vote))
+        if db.session.scalar(select(BallotSheet.id).where(BallotSheet.register_voter_id == entry.register_voter_id,
+                                                          BallotSheet.status.in_(("returned", "counted")))):
+            raise Conflict(_l("The paper ballot sheet of %(units)s came back and is being entered. A unit has one "
+                              "vote, so it cannot also vote online.", units=entry.units))
     elif has_voted(measure, entry.user_id):
         raise Conflict(_l("A ballot has already been cast for this voter. Each voter has one ballot."))
 
@@ -1010,6 +1017,9 @@ def enter_place_ballot(*, actor: User, community: Community, measure_id: int, re
             Proxy.measure_id == measure.id, Proxy.grantor_id.in_(holders), Proxy.status == ProxyStatus.ACTIVE)):
         raise InvalidTransition(_l("An owner of these units has authorised a proxy for this vote; the proxy votes "
                                    "for them, or the owner revokes the proxy first."))
+    if db.session.scalar(select(BallotSheet.id).where(BallotSheet.register_voter_id == place.id)):
+        raise InvalidTransition(_l("A ballot sheet was printed for these units: enter it by its code, twice, on the "
+                                   "ballot sheets page."))
     clean = _clean_content(measure, content)
     _claim_place(measure, place, channel=Channel.PAPER, voter_id=None, cast_by=actor)
     receipt = _add_ballot(measure, clean, weight=place.weight, area=place.area, voter_id=None, place=place)

@@ -6,22 +6,25 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+import segno
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from ..agenda.services import get_item
-from ..communities.permissions import require, roles_of
-from ..communities.services import get_community
+from ..communities.permissions import can, require, roles_of
+from ..communities.services import get_community, verified_members
 from ..errors import DomainError, ValidationError
 from ..extensions import db
 from ..forms import NOT_SUBMITTED, flash_refusals, show_error, status_for, submit_form
 from ..realtime import last_event_id
 from ..rendering import qr_svg, render
 from ..timeutil import local_to_utc, utc_to_local
-from . import labels, services
+from ..urls import link
+from . import labels, services, sheets
 from .forms import HandsForm, MeasureForm, PaperProxyForm, ProxyForm
 from .models import Eligibility, MeasureKind, MeasureStatus, Participation
 
@@ -47,6 +50,7 @@ def voting_helpers():
         "channel_labels": labels.CHANNEL_LABELS,
         "percent_of": _percent_of,
         "m2": square_metres,
+        "scrutineer_labels": labels.SCRUTINEER_LABELS,
     }
 
 
@@ -75,7 +79,8 @@ def _draft_from(form: MeasureForm) -> services.MeasureDraft:
         text=form.text.data or "", preset=form.preset.data, electorate=form.electorate.data,
         weighting=form.weighting.data, quorum_headcount=form.quorum_headcount.data,
         quorum_area=form.quorum_area.data, threshold=form.threshold.data,
-        abstentions_count=form.abstentions_count.data, secret=form.secret.data, results_live=form.results_live.data,
+        abstentions_count=form.abstentions_count.data, results_live=form.results_live.data,
+        secret={"secret": True, "open": False}.get(form.ballot.data),  # None: the preset's default
         opens_at=utc(form.opens_at.data), closes_at=utc(form.closes_at.data),
     )
 
@@ -105,6 +110,7 @@ def edit(slug: str, measure_id: int):
     form = MeasureForm(obj=None if request.method == "POST" else measure)
     if request.method == "GET":
         form.options.data = "\n".join(o.label for o in measure.options)
+        form.ballot.data = "secret" if measure.secret else "open"
         form.quorum_headcount.data = Decimal(measure.quorum_headcount) * 100 or None
         form.quorum_area.data = Decimal(measure.quorum_area) * 100 or None
         form.opens_at.data = utc_to_local(measure.opens_at) if measure.opens_at else None
@@ -196,7 +202,8 @@ def ballot_from(measure, values) -> dict:
 def _voter_context(community, measure, viewer) -> dict:
     """What this viewer may do on this measure (never broadcast)."""
     if viewer is None:
-        return {"entry": None, "absence": None, "voted": False, "my_proxy": None, "held": [], "place_vote": None}
+        return {"entry": None, "absence": None, "voted": False, "my_proxy": None, "held": [], "place_vote": None,
+                "is_scrutineer": False}
     held = services.proxies_held(measure, viewer.id) if measure.status == MeasureStatus.OPEN else []
     entry = services.roll_entry(measure, viewer.id)
     return {
@@ -207,6 +214,7 @@ def _voter_context(community, measure, viewer) -> dict:
         "my_proxy": services.active_proxy_from(measure, viewer.id),
         "held": [(p, services.has_voted(measure, p.grantor_id)) for p in held],
         "place_vote": services.place_vote_of(measure, viewer.id) if services.on_register(measure) else None,
+        "is_scrutineer": any(s.user_id == viewer.id for s in sheets.scrutineers_of(measure)),
     }
 
 
@@ -441,3 +449,127 @@ def board_json(slug: str, measure_id: int):
     if measure.status != MeasureStatus.CLOSED:
         return jsonify({"error": _("The board is published when voting closes.")}), 409
     return jsonify(services.board_export(measure))
+
+
+# ---------------------------------------------------------------- ballot sheets at scale (staff)
+
+
+def _sheets_page(community, measure, *, status_code: int = 200, error: str | None = None, values=None):
+    named = sheets.scrutineers_of(measure)
+    mine = next((s for s in named if s.user_id == current_user.id), None)
+    may_name = can(current_user, community, "votes.run") and measure.status != MeasureStatus.CLOSED
+    members = [SelectChoice(u.id, u.display_name) for u in verified_members(community)] if may_name else []
+    return render("voting/sheets.html", community=community, measure=measure, item=measure.item,
+                  report=sheets.reconciliation(measure), turnout=services.turnout(measure), error=error,
+                  values=values if values is not None else request.args, collection=sheets.COLLECTION,
+                  sheet_status_labels=labels.SHEET_STATUS_LABELS, scrutineers=named, my_scrutiny=mine,
+                  may_enter=can(current_user, community, "votes.paper"), may_name=may_name, members=members,
+                  may_sign=mine is not None and mine.signed_at is None and measure.status == MeasureStatus.OPEN,
+                  scrutineer_labels=labels.SCRUTINEER_LABELS, status_code=status_code)
+
+
+def _require_desk(community, measure) -> None:
+    """Staff work the sheets; the scrutineers named on the vote may read them and sign."""
+    if not any(s.user_id == current_user.id for s in sheets.scrutineers_of(measure)):
+        require(current_user, community, "votes.paper")
+
+
+@bp.route("/measures/<int:measure_id>/sheets", methods=["GET", "POST"])
+@login_required
+def sheet_desk(slug: str, measure_id: int):
+    """Staff: enter returned sheets by code (twice, two people), see what is out by building,
+    the mismatches and whether the sheets entered reconcile with the sheets returned."""
+    community = get_community(slug)
+    measure = services.measure_in(community, measure_id, current_user)
+    _require_desk(community, measure)
+    if request.method == "POST":
+        try:
+            sheet = sheets.enter_sheet(actor=current_user, community=community, measure_id=measure.id,
+                                       code=request.form.get("code", ""),
+                                       content=ballot_from(measure, request.form))
+        except DomainError as err:
+            if err.status_code == 403:
+                raise
+            return _sheets_page(community, measure, status_code=err.status_code, error=str(err.message),
+                                values=request.form)
+        if sheet.status == "counted":
+            flash(_("Sheet %(code)s (%(units)s) is counted.", code=sheet.code, units=sheet.place.units), "success")
+        elif sheet.mismatch:
+            flash(_("The two entries of sheet %(code)s differ. A third staff member reads it again.",
+                    code=sheet.code), "error")
+        else:
+            flash(_("First entry of sheet %(code)s saved. Another staff member enters it again.", code=sheet.code),
+                  "success")
+        return redirect(url_for("voting.sheet_desk", slug=slug, measure_id=measure.id), 303)
+    return _sheets_page(community, measure)
+
+
+@bp.route("/measures/<int:measure_id>/sheets/collect", methods=["POST"])
+@login_required
+def collect_sheet(slug: str, measure_id: int):
+    community = get_community(slug)
+    with flash_refusals() as attempt:
+        sheet = sheets.record_collection(actor=current_user, community=community, measure_id=measure_id,
+                                         code=request.form.get("code", ""), status=request.form.get("status", ""))
+    if not attempt.refused:
+        flash(_("%(units)s: %(status)s.", units=sheet.place.units,
+                status=labels.SHEET_STATUS_LABELS[sheet.status]), "success")
+    return redirect(url_for("voting.sheet_desk", slug=slug, measure_id=measure_id, _anchor="out"), 303)
+
+
+@bp.route("/measures/<int:measure_id>/sheets/issue", methods=["POST"])
+@login_required
+def issue_sheets(slug: str, measure_id: int):
+    community = get_community(slug)
+    with flash_refusals() as attempt:
+        sheets.issue_sheets(actor=current_user, community=community, measure_id=measure_id)
+    if attempt.refused:
+        return redirect(url_for("voting.sheet_desk", slug=slug, measure_id=measure_id), 303)
+    return redirect(url_for("voting.print_sheets", slug=slug, measure_id=measure_id), 303)
+
+
+def _sheet_qr(community, measure, code: str) -> Markup:
+    """The sheet's QR code: the desk's address with the code, so a staff member's phone camera
+    opens the entry form with the code filled in."""
+    target = link("voting.sheet_desk", slug=community.slug, measure_id=measure.id, code=code)
+    svg = segno.make(target, error="m").svg_inline(scale=2, border=1, title=code, omitsize=True)
+    return Markup(svg)  # noqa: S704 - generated by segno from an address we built, not user text
+
+
+@bp.route("/measures/<int:measure_id>/sheets/print")
+@login_required
+def print_sheets(slug: str, measure_id: int):
+    """A4, three sheets a page (print CSS only): unit, area, question, options, signature line,
+    code as text and as QR."""
+    community = get_community(slug)
+    require(current_user, community, "votes.paper")
+    measure = services.measure_in(community, measure_id, current_user)
+    printable = [s for s in sheets.sheets_of(measure) if s.status != "counted"]
+    return render("voting/sheets_print.html", community=community, measure=measure, sheets=printable,
+                  qr={s.id: _sheet_qr(community, measure, s.code) for s in printable})
+
+
+@bp.route("/measures/<int:measure_id>/scrutineers", methods=["POST"])
+@login_required
+def name_scrutineer(slug: str, measure_id: int):
+    community = get_community(slug)
+    with flash_refusals() as attempt:
+        named = sheets.name_scrutineer(actor=current_user, community=community, measure_id=measure_id,
+                                       user_id=request.form.get("user_id", type=int) or 0,
+                                       role=request.form.get("role", ""))
+    if not attempt.refused:
+        flash(_("%(name)s is named %(role)s.", name=named.user.display_name,
+                role=labels.SCRUTINEER_LABELS[named.role]), "success")
+    return redirect(url_for("voting.sheet_desk", slug=slug, measure_id=measure_id, _anchor="scrutiny"), 303)
+
+
+@bp.route("/measures/<int:measure_id>/scrutineers/sign", methods=["POST"])
+@login_required
+def sign_count(slug: str, measure_id: int):
+    community = get_community(slug)
+    with flash_refusals() as attempt:
+        sheets.sign_count(actor=current_user, community=community, measure_id=measure_id)
+    if not attempt.refused:
+        flash(_("You signed off the count. Your name and signature go into the record when the vote closes."),
+              "success")
+    return redirect(url_for("voting.sheet_desk", slug=slug, measure_id=measure_id, _anchor="scrutiny"), 303)

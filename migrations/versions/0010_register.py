@@ -68,6 +68,47 @@ def upgrade():
     for table in ('eligibilities', 'register_voters', 'register_votes'):
         for statement in create_statements(table, dialect):
             op.execute(statement)
+    op.create_table('ballot_sheets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('measure_id', sa.Integer(), nullable=False),
+    sa.Column('register_voter_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('collected_by_id', sa.Integer(), nullable=True),
+    sa.Column('status_at', sa.DateTime(), nullable=True),
+    sa.Column('first_entry', sa.JSON(), nullable=True),
+    sa.Column('first_by_id', sa.Integer(), nullable=True),
+    sa.Column('second_entry', sa.JSON(), nullable=True),
+    sa.Column('second_by_id', sa.Integer(), nullable=True),
+    sa.Column('third_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['collected_by_id'], ['users.id'], name=op.f('fk_ballot_sheets_collected_by_id_users')),
+    sa.ForeignKeyConstraint(['first_by_id'], ['users.id'], name=op.f('fk_ballot_sheets_first_by_id_users')),
+    sa.ForeignKeyConstraint(['measure_id'], ['measures.id'], name=op.f('fk_ballot_sheets_measure_id_measures')),
+    sa.ForeignKeyConstraint(['register_voter_id'], ['register_voters.id'],
+                            name=op.f('fk_ballot_sheets_register_voter_id_register_voters')),
+    sa.ForeignKeyConstraint(['second_by_id'], ['users.id'], name=op.f('fk_ballot_sheets_second_by_id_users')),
+    sa.ForeignKeyConstraint(['third_by_id'], ['users.id'], name=op.f('fk_ballot_sheets_third_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ballot_sheets')),
+    sa.UniqueConstraint('code', name=op.f('uq_ballot_sheets_code')),
+    sa.UniqueConstraint('register_voter_id', name=op.f('uq_ballot_sheets_register_voter_id'))
+    )
+    with op.batch_alter_table('ballot_sheets') as batch_op:
+        batch_op.create_index(batch_op.f('ix_ballot_sheets_measure_id'), ['measure_id'], unique=False)
+    op.create_table('scrutineers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('measure_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=8), nullable=False),
+    sa.Column('named_by_id', sa.Integer(), nullable=False),
+    sa.Column('signed_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['measure_id'], ['measures.id'], name=op.f('fk_scrutineers_measure_id_measures')),
+    sa.ForeignKeyConstraint(['named_by_id'], ['users.id'], name=op.f('fk_scrutineers_named_by_id_users')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_scrutineers_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scrutineers')),
+    sa.UniqueConstraint('measure_id', 'user_id', name=op.f('uq_scrutineers_measure_id_user_id'))
+    )
+    with op.batch_alter_table('scrutineers') as batch_op:
+        batch_op.create_index(batch_op.f('ix_scrutineers_measure_id'), ['measure_id'], unique=False)
     # A plain column, no foreign key: on SQLite the ballots table is WITHOUT ROWID, which a batch
     # rebuild would not keep; ALTER TABLE ADD COLUMN leaves the table as it is.
     op.add_column('ballots', sa.Column('register_voter_id', sa.Integer(), nullable=True))
@@ -86,6 +127,8 @@ def downgrade():
         batch_op.drop_column('register_voter_id')
     for statement in create_statements('eligibilities', dialect):
         op.execute(statement)
+    op.drop_table('scrutineers')
+    op.drop_table('ballot_sheets')
     op.drop_table('register_votes')
     op.drop_table('register_voters')
     with op.batch_alter_table('conventions') as batch_op:
