@@ -293,6 +293,8 @@ def test_the_act_for_page_gathers_everything_and_posts_each_act(town, client):
     # The public item page shows her support and the draft as entered by staff.
     public = client.get(f"/c/{community.slug}/items/{item.id}").get_data(as_text=True)
     assert public.count("badge-entered") >= 2  # her support and her comment
+    assert "badge-entered" in client.get(f"/c/{community.slug}/items/{draft.id}").get_data(as_text=True)
+    assert "badge-entered" in client.get(f"/c/{community.slug}/items").get_data(as_text=True)
     acts = client.get(base).get_data(as_text=True)
     assert "Supported ✓" in acts or "已联名 ✓" in acts
 
