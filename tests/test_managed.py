@@ -293,6 +293,8 @@ def test_the_act_for_page_gathers_everything_and_posts_each_act(town, client):
     # The public item page shows her support and the draft as entered by staff.
     public = client.get(f"/c/{community.slug}/items/{item.id}").get_data(as_text=True)
     assert public.count("badge-entered") >= 2  # her support and her comment
+    assert "badge-entered" in client.get(f"/c/{community.slug}/items/{draft.id}").get_data(as_text=True)
+    assert "badge-entered" in client.get(f"/c/{community.slug}/items").get_data(as_text=True)
     acts = client.get(base).get_data(as_text=True)
     assert "Supported ✓" in acts or "已联名 ✓" in acts
 
@@ -430,3 +432,17 @@ def test_two_staff_supporting_for_her_at_once_store_one_support(make_app):
         assert db.session.scalar(select(db.func.count(Support.id)).where(Support.user_id == ids[2])) == 1
         assert db.session.get(AgendaItem, ids[1]).support_count == 1
         assert len(audit_entries(action="item.supported_for")) == 1
+
+
+def test_replies_to_her_are_listed_on_her_page_for_staff_to_tell_her(town, client):
+    community, staff, grandma, neighbour, *_ = town
+    item = make_item(community, neighbour)
+    comment = discussion.post_comment(actor=staff, community=community, item_id=item.id, body="路灯什么时候装？",
+                                      on_behalf_of=grandma.id)
+    discussion.post_comment(actor=neighbour, community=community, item_id=item.id, body="下个月就装。",
+                            parent_id=comment.id)
+    page = managed.resident_page(actor=staff, community=community, member_id=grandma.id)
+    assert [n.kind for n in page.news] == ["reply"]
+    _login(client, staff)
+    assert f"comment-{comment.id + 1}" in client.get(f"/c/{community.slug}/residents/{grandma.id}").get_data(
+        as_text=True)

@@ -29,6 +29,7 @@ from ..errors import Conflict, InvalidTransition, ValidationError
 from ..extensions import db
 from ..meetings import services as meetings
 from ..meetings.models import Attendance, CheckIn, Meeting, MeetingStatus
+from ..notifications import services as notifications
 from ..timeutil import utcnow
 from ..voting import services as voting
 from ..voting.models import Eligibility, Measure, MeasureStatus
@@ -79,6 +80,8 @@ class ResidentPage:
     measures: list[MeasureRow] = field(default_factory=list)
     claim: AccountClaim | None = None
     acts: list[AuditEntry] = field(default_factory=list)
+    # Replies, mentions and proxies for her: she cannot read them, so staff tell her.
+    news: list = field(default_factory=list)
 
 
 def resident_page(*, actor: User, community: Community, member_id: int) -> ResidentPage:
@@ -112,6 +115,7 @@ def resident_page(*, actor: User, community: Community, member_id: int) -> Resid
                                         proxy=voting.active_proxy_from(measure, member.id),
                                         accepting=voting.is_accepting(measure)))
     page.claim = open_claim(member)
+    page.news = [n for n in notifications.recent(member, limit=40) if n.community_id == community.id][:10]
     page.acts = list(db.session.scalars(select(AuditEntry).where(
         AuditEntry.community_id == community.id, AuditEntry.subject_id == member.id)
         .order_by(AuditEntry.id.desc()).limit(20)))

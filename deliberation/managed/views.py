@@ -4,7 +4,7 @@ with ``on_behalf_of`` (or its paper path), which checks and audits it."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -16,6 +16,7 @@ from ..communities.permissions import acting_for
 from ..communities.services import get_community
 from ..discussion import services as discussion
 from ..errors import DomainError
+from ..extensions import limiter
 from ..forms import NOT_SUBMITTED, flash_refusals, status_for, submit_form
 from ..meetings import services as meetings
 from ..rendering import render
@@ -167,7 +168,12 @@ def claim(slug: str, member_id: int):
     return _back(slug, member_id, "claim")
 
 
+def _claim_limit() -> str:
+    return current_app.config["REGISTER_RATE_LIMIT"]  # like registering: it sets a login
+
+
 @bp.route("/claim", methods=["GET", "POST"])
+@limiter.limit(_claim_limit, methods=["POST"])
 def claim_account(slug: str):
     """A resident whose account staff managed asks to take it over with her own phone."""
     community = get_community(slug)

@@ -22,12 +22,16 @@ PAGES = ["/", "/login", "/register", "/c/yangguang/", "/c/yangguang/items", "/c/
          "/c/yangguang/meetings/{next}/projector", "/c/yangguang/conventions", "/c/yangguang/conventions/{adopted}",
          "/c/yangguang/conventions/{adopted}/print", "/c/yangguang/conventions/{draft}",
          "/c/yangguang/conventions/{draft}/compare?a=base&b=2", "/c/yangguang/conventions/{draft}/amendments/new",
+         # Residents without phones: the staff list, acting for 钱奶奶, her item, the claim page.
+         "/c/yangguang/residents", "/c/yangguang/residents/{grandma}", "/c/yangguang/items/{grandma_item}",
+         "/c/yangguang/claim",
          "/missing-page"]
 
 
 @pytest.fixture(scope="session")
 def demo(live_app):
     """Load the demo once; return the ids the page list needs."""
+    from deliberation.accounts.models import User
     from deliberation.agenda.models import AgendaItem
     from deliberation.communities.models import Community
     from deliberation.conventions.models import Convention
@@ -57,6 +61,9 @@ def demo(live_app):
                                                             Convention.state == "adopted")),
             "draft": first(db.select(Convention.id).where(Convention.community_id == community.id,
                                                           Convention.state == "drafting")),
+            "grandma": first(db.select(User.id).where(User.display_name == "钱奶奶")),
+            "grandma_item": first(db.select(AgendaItem.id).where(AgendaItem.community_id == community.id,
+                                                                  AgendaItem.entered_by_id.is_not(None))),
         }
         db.session.remove()
     assert all(ids.values()), ids
