@@ -50,6 +50,7 @@ def _base_config(url: str) -> dict:
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
         "CLOSE_DUE_EVERY": 0,  # tests close votes explicitly (one test runs the sweeper)
+        "LIVE_COALESCE_SECONDS": 0,  # every announcement at once (one test coalesces)
     }
 
 
