@@ -25,6 +25,11 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.jinja_env.add_extension("jinja2.ext.do")
+    from .input import CleanRequest, IdConverter
+
+    # Before any route is added: every <int:id> is bounded, every query and form value NUL-free.
+    app.url_map.converters["int"] = IdConverter
+    app.request_class = CleanRequest
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 

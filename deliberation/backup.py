@@ -54,8 +54,17 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
         raise BackupError(result.stderr.strip() or f"{cmd[0]} failed")
 
 
+def private_file(path: Path) -> None:
+    """Create ``path`` (or narrow an existing one) readable and writable by its owner only: a
+    database or its backup holds who took part in every vote."""
+    descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(descriptor)
+    os.chmod(path, 0o600)
+
+
 def backup(url: str, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         source = sqlite3.connect(_sqlite_file(url), timeout=30)
@@ -70,6 +79,7 @@ def backup(url: str, path: Path) -> Path:
     elif backend == "postgresql":
         args, env = _pg_args(url)
         _run(["pg_dump", *args, "-Fc", "-f", str(path), make_url(url).database or "postgres"], env)
+        os.chmod(path, 0o600)
     else:
         raise BackupError(f"No backup method for {backend}.")
     return path

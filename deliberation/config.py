@@ -84,6 +84,9 @@ class Config:
         # Behind a reverse proxy (deploy/), trust one hop of X-Forwarded-* headers.
         self.PROXY_FIX = _flag("PROXY_FIX")
 
+        # Live turnout of one measure goes out at most once per this many seconds (bursts fold).
+        self.LIVE_COALESCE_SECONDS = float(os.environ.get("LIVE_COALESCE_SECONDS", "1"))
+
         # Seconds between sweeps that close votes whose time is up (0: only pages and cron do).
         self.CLOSE_DUE_EVERY = int(os.environ.get("CLOSE_DUE_EVERY", "30"))
 

@@ -717,7 +717,8 @@ def _demo_votes(community: Community, people: dict[str, User]) -> None:
     for who, chosen in zip(voters, [["A", "C"], ["A"], ["A", "B", "C"], [], ["C", "D"], ["A", "D"], ["A"], ["C"]],
                            strict=True):
         vote(who, extras, {"choices": chosen})
-    fund = measure(sinks, question="是否同意使用专项维修资金支付安装费用（约 6000 元）？", preset="art278_major")
+    fund = measure(sinks, question="是否同意使用专项维修资金支付安装费用（约 6000 元）？", preset="art278_major",
+                   secret=False)  # issue 18: area-weighted votes are roll-call (areas would name the flats)
     for who, choice in zip(owners, ["yes", "yes", "yes", "no", "yes", "abstain"], strict=True):
         vote(who, fund, {"choice": choice})
     meeting = measure(sinks, question="是否同意由物业负责日常清洁？")

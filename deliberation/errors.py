@@ -129,7 +129,11 @@ def register_error_handlers(app: Flask) -> None:
         # SQLite's write lock stayed taken longer than the busy timeout (a rush of votes, say),
         # or PostgreSQL chose this transaction to break a deadlock or a serialization conflict:
         # it was rolled back, so the person can simply send it again.
-        retryable = "database is locked" in str(err) or getattr(err.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+        # A killed or lost connection (a restarted server, an administrator's pg_terminate_backend)
+        # is retryable too: the pool replaces the connection on the next try.
+        sqlstate = getattr(err.orig, "sqlstate", None) or ""
+        retryable = ("database is locked" in str(err) or sqlstate in RETRYABLE_SQLSTATES
+                     or err.connection_invalidated or sqlstate.startswith(("08", "57P")))
         if not retryable:
             return unexpected_error(err)
         app.logger.warning("Database busy on %s %s", request.method, request.path)
@@ -138,6 +142,19 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         response = render_error(503)
         return response[0], 503, {"Retry-After": "2"}
+
+    from sqlalchemy.exc import DataError
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def out_of_range(err: Exception):
+        # A number or date no column can hold (an id of 2^31 and more on PostgreSQL, 2^63 on
+        # SQLite, year 1 shifted to UTC): the input is wrong, not the server.
+        app.logger.info("Out-of-range input on %s %s: %s", request.method, request.path, err)
+        from .extensions import db
+
+        db.session.rollback()
+        return render_error(400, _l("A number or a date you sent is out of range. Please check it and try again."))
 
     @app.errorhandler(Exception)
     def unexpected_error(err: Exception):

@@ -4,14 +4,17 @@ service's message next to the field it is about, keeping everything the person t
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from flask import flash
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from .errors import DomainError
 
 NOT_SUBMITTED = object()
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 def show_error(form: FlaskForm, err: DomainError) -> None:
@@ -26,7 +29,7 @@ def submit_form(form: FlaskForm, action: Callable[[], Any]) -> Any:
     """Run ``action`` if the form validates; return its result, or NOT_SUBMITTED when the form
     was not sent, was invalid, or a rule refused it (the message is then on the form). Refusals
     of access (403, 404) are not form errors: they go on to the error pages."""
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or not dates_in_range(form):
         return NOT_SUBMITTED
     try:
         return action()
@@ -35,6 +38,18 @@ def submit_form(form: FlaskForm, action: Callable[[], Any]) -> Any:
             raise
         show_error(form, err)
         return NOT_SUBMITTED
+
+
+def dates_in_range(form: FlaskForm) -> bool:
+    """Dates a browser lets through but nobody means (year 1, year 9999) would overflow when
+    shifted to UTC: say so on the field, keeping what was typed."""
+    fine = True
+    for field in form:
+        value = field.data
+        if isinstance(value, date) and not (MIN_YEAR <= value.year <= MAX_YEAR):
+            field.errors = [*field.errors, _l("Please give a date between %(a)d and %(b)d.", a=MIN_YEAR, b=MAX_YEAR)]
+            fine = False
+    return fine
 
 
 def status_for(form: FlaskForm) -> int:

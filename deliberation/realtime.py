@@ -12,6 +12,8 @@ Who may join a room is decided by the readers registered in ``ROOM_READERS`` (on
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import datetime, timedelta
@@ -66,14 +68,21 @@ def announce(
     target: str | None = None,
     swap: str = "outerHTML",
     data: dict | None = None,
+    replaces: bool = False,
 ) -> list[int]:
     """Store and emit one event to ``room`` in every language. ``render`` returns the public
-    fragment; it is called under each language in turn. Returns the event ids."""
+    fragment; it is called under each language in turn. Returns the event ids.
+
+    ``replaces``: the event carries the whole current state of its target, so the stored events
+    of the same name and target before it are deleted: a replay carries the state now, never
+    the sequence that led to it (a secret vote's turnout must not replay ballot by ballot)."""
     events = []
     # Outside a request (CLI, scheduled jobs) templates still need one to build URLs.
     scope = nullcontext() if has_request_context() else current_app.test_request_context("/")
     try:
         with scope:
+            if replaces:
+                _forget_earlier(room, name, target)
             for locale in LANGUAGES:
                 payload: dict = {"name": name, "data": data or {}}
                 if render is not None:
@@ -97,6 +106,56 @@ def announce(
     if events[-1].id % 500 == 0:
         _prune()
     return [event.id for event in events]
+
+
+def _forget_earlier(room: str, name: str, target: str | None) -> None:
+    earlier = db.session.scalars(select(LiveEvent).where(
+        LiveEvent.room.in_([f"{room}|{locale}" for locale in LANGUAGES]), LiveEvent.name == name)).all()
+    for event in earlier:
+        if (event.payload or {}).get("target") == target:
+            db.session.delete(event)
+
+
+_coalesce_lock = threading.Lock()
+_last_sent: dict[str, float] = {}
+_pending: set[str] = set()
+
+
+def coalesce(key: str, send: Callable[[], None], *, every: float) -> None:
+    """Run ``send`` now, or, when one with this ``key`` ran less than ``every`` seconds ago, once
+    at the end of that window (further calls in the window fold into it). ``send`` must load
+    what it needs itself: it may run later, in a background task with its own session."""
+    if every <= 0:
+        send()
+        return
+    now = time.monotonic()
+    with _coalesce_lock:
+        wait = _last_sent.get(key, float("-inf")) + every - now
+        if wait <= 0:
+            _last_sent[key] = now
+        elif key in _pending:
+            return
+        else:
+            _pending.add(key)
+    if wait <= 0:
+        send()
+        return
+    app = current_app._get_current_object()
+
+    def later() -> None:
+        socketio.sleep(wait)
+        with _coalesce_lock:
+            _pending.discard(key)
+            _last_sent[key] = time.monotonic()
+        with app.app_context():
+            try:
+                send()
+            except Exception:
+                app.logger.exception("Could not send the coalesced live event %s", key)
+            finally:
+                db.session.remove()
+
+    socketio.start_background_task(later)
 
 
 def restate(room: str, renders: dict[str, Callable[[], str]], *, key: str, value: object) -> int:
@@ -133,8 +192,8 @@ def last_event_id() -> int:
 
 def _parse_room(room: str) -> tuple[str, int] | None:
     kind, _, ident = (room or "").partition(":")
-    if kind not in ROOM_READERS or not ident.isdigit():
-        return None
+    if kind not in ROOM_READERS or not ident.isdigit() or len(ident) > 10 or int(ident) > 2**31 - 1:
+        return None  # (ids are 32-bit integers on PostgreSQL)
     return kind, int(ident)
 
 
@@ -145,7 +204,7 @@ def register_socket_handlers() -> None:
         return True
 
     @socketio.on("join")
-    def on_join(message):
+    def on_join(message=None):
         message = message if isinstance(message, dict) else {}
         parsed = _parse_room(str(message.get("room", "")))
         locale = message.get("locale") if message.get("locale") in LANGUAGES else LANGUAGES[0]
@@ -181,7 +240,7 @@ def register_socket_handlers() -> None:
         return {"ok": True, "room": f"{kind}:{ident}", "replayed": len(missed)}
 
     @socketio.on("leave")
-    def on_leave(message):
+    def on_leave(message=None):
         message = message if isinstance(message, dict) else {}
         parsed = _parse_room(str(message.get("room", "")))
         if parsed:

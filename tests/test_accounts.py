@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from deliberation.accounts.models import AuthSession, User
-from deliberation.accounts.services import ValidationError, authenticate, register
+from deliberation.accounts.services import ValidationError, authenticate, register, session_key
 from deliberation.urls import safe_next
 from tests.factories import PASSWORD, make_community, make_user
 
@@ -73,11 +73,11 @@ def test_login_rotates_the_session_and_logout_revokes_it(app, client, auth, db):
     with client.session_transaction() as session:
         assert "planted" not in session
         token = session["auth_session"]
-    assert db.session.get(AuthSession, token).revoked_at is None
+    assert db.session.get(AuthSession, session_key(token)).revoked_at is None
     stolen = client.get_cookie("session").value
     auth.logout()
     db.session.expire_all()
-    assert db.session.get(AuthSession, token).revoked_at is not None
+    assert db.session.get(AuthSession, session_key(token)).revoked_at is not None
     replay = app.test_client()
     replay.set_cookie("session", stolen)
     assert replay.get("/account").status_code == 302  # the copied cookie no longer logs in
@@ -141,3 +141,52 @@ def test_post_without_csrf_token_gets_a_readable_400(make_app):
 def test_register_service_normalises_contacts(app):
     assert register(display_name="A", contact="  USER@Example.COM ", password="long enough").email == "user@example.com"
     assert register(display_name="B", contact="+86 139 0000 9999", password="long enough").phone == "13900009999"
+
+
+# ---------------------------------------------------------------- files, sessions, the limiter (issue 18)
+
+
+def test_session_tokens_are_stored_hashed(app, client, auth, db):
+    user = make_user()
+    auth.login(user)
+    with client.session_transaction() as session:
+        token = session["auth_session"]
+    assert db.session.get(AuthSession, token) is None  # a copy of the table logs nobody in
+    assert db.session.get(AuthSession, session_key(token)).user_id == user.id
+    assert client.get("/account").status_code in (200, 302, 303, 404)
+    forged = app.test_client()
+    with forged.session_transaction() as session:  # a cookie carrying the stored value itself
+        session["auth_session"] = session_key(token)
+        session["_user_id"] = str(user.id)
+    from deliberation.accounts.services import session_user
+
+    assert session_user(user_id=user.id, token=session_key(token)) is None
+    assert session_user(user_id=user.id, token=token).id == user.id
+
+
+def test_the_login_limiter_ignores_x_forwarded_for_without_a_proxy(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute", PROXY_FIX=False)
+    with app.app_context():
+        client = app.test_client()
+        answers = [client.post("/login", data={"contact": "x@example.com", "password": "wrong"},
+                               headers={"X-Forwarded-For": f"10.0.0.{n}"}).status_code for n in range(5)]
+        assert answers[-1] == 429  # a new forged address each time does not reset the count
+
+
+def test_the_database_file_and_backups_are_for_the_owner_only(app, runner, db, tmp_path, database_url):
+    import stat
+    from pathlib import Path
+
+    import pytest
+
+    from tests.conftest import ON_POSTGRES
+
+    if ON_POSTGRES:
+        pytest.skip("files: the SQLite pass")
+    db.session.execute(db.select(AuthSession)).all()  # a connection to the file
+    path = Path(database_url.removeprefix("sqlite:///"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    target = tmp_path / "copy.db"
+    result = runner.invoke(args=["backup", str(target)])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -263,3 +263,16 @@ def test_a_replay_does_not_bring_back_hidden_or_edited_text(thread, app):
     anonymous = socketio.test_client(app)
     anonymous.emit("join", {"room": f"item:{item.id}", "locale": "zh_CN", "last_id": 0}, callback=True)
     assert "原来的骂人话" in " ".join(str(e["args"][0].get("html", "")) for e in anonymous.get_received())
+
+
+def test_mentions_are_not_linked_inside_link_titles_or_link_text(thread, client):
+    community, item = thread
+    author = make_member(community, name="王阿姨")
+    neighbour = make_member(community, name="李建国")
+    comment = discussion.post_comment(
+        actor=author, community=community, item_id=item.id,
+        body='[通知](https://example.com/a "@李建国 看这里") 和 [@李建国](https://example.com/b) 还有 @李建国')
+    html = comment.body_html
+    assert 'title="@李建国 看这里"' in html  # the title is left as written
+    assert html.count('class="mention"') == 1 and html.count(f"/people/{neighbour.id}") == 1
+    assert "<a" not in html.split('title="', 1)[1].split('"', 1)[0]

@@ -460,7 +460,7 @@ def test_a_vote_opened_in_the_meeting_has_those_present_as_its_roll(hall):
     with pytest.raises(PermissionDenied):
         meetings.open_vote(actor=residents[0], community=community, meeting_id=meeting.id, measure_id=measure.id)
     meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=measure.id)
-    assert measure.meeting_id == meeting.id and voting.turnout(measure).eligible == 3
+    assert measure.meeting_id == meeting.id and voting.exact_turnout(measure).eligible == 3
     voting.cast_ballot(actor=residents[2], community=community, measure_id=measure.id, content=YES)  # online
     with pytest.raises(PermissionDenied):  # not present: not on this vote's roll
         voting.cast_ballot(actor=residents[3], community=community, measure_id=measure.id, content=YES)
@@ -527,7 +527,7 @@ def test_minutes_build_themselves_then_the_chair_edits_and_publishes(hall, clien
 def test_chair_actions_and_votes_reach_the_meeting_room_live(hall, socket_client):
     community, chair, _, residents = hall
     meeting = _meeting(community, chair, items=2)
-    measure = make_measure(community, item=meeting.agenda[1].item, chair=chair)  # open online, on item 2
+    measure = make_measure(community, item=meeting.agenda[1].item, chair=chair, secret=False)  # open online, item 2
     meetings.start_meeting(actor=chair, community=community, meeting_id=meeting.id)
     sc = socket_client()
     ack = sc.emit("join", {"room": f"meeting:{meeting.id}", "locale": "en", "last_id": realtime.last_event_id()},
@@ -664,20 +664,20 @@ def test_a_meeting_proxy_votes_for_an_absent_member_on_each_measure(hall):
                                 token=meetings.checkin_code(meeting))
     for measure in (first, second):
         meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=measure.id)
-        assert voting.turnout(measure).eligible == 2  # the delegate, and the member they carry
+        assert voting.exact_turnout(measure).eligible == 2  # the delegate, and the member they carry
     with pytest.raises(InvalidTransition):  # the member gave a proxy: they do not vote themselves
         voting.cast_ballot(actor=absent, community=community, measure_id=first.id, content=YES)
     with pytest.raises(PermissionDenied):  # someone else holds no proxy from them
         voting.cast_ballot(actor=other, community=community, measure_id=first.id, content=YES, for_voter_id=absent.id)
     voting.cast_ballot(actor=delegate, community=community, measure_id=first.id, content=YES, for_voter_id=absent.id)
     voting.cast_ballot(actor=delegate, community=community, measure_id=first.id, content={"choice": "no"})
-    assert voting.turnout(first).by_channel.get("proxy") == 1
+    assert voting.exact_turnout(first).by_channel.get("proxy") == 1
     with pytest.raises(InvalidTransition):  # it has voted: too late to revoke
         meetings.revoke_meeting_proxy(actor=absent, community=community, meeting_id=meeting.id, proxy_id=proxy.id)
     # the second measure is a separate ballot, cast separately
     voting.cast_ballot(actor=delegate, community=community, measure_id=second.id, content={"choice": "no"},
                        for_voter_id=absent.id)
-    assert voting.turnout(second).cast == 1
+    assert voting.exact_turnout(second).cast == 1
 
 
 def test_a_meeting_proxy_can_be_revoked_until_used_and_respects_the_limit(hall):
@@ -704,7 +704,7 @@ def test_a_meeting_proxy_can_be_revoked_until_used_and_respects_the_limit(hall):
     meetings.check_in_member(actor=staff, community=community, meeting_id=meeting.id, user_id=residents[1].id)
     meetings.open_vote(actor=chair, community=community, meeting_id=meeting.id, measure_id=measure.id)
     # residents[2] (holding the paper proxy) is not present: that proxy does not carry
-    assert voting.turnout(measure).eligible == 2
+    assert voting.exact_turnout(measure).eligible == 2
     with pytest.raises(PermissionDenied):  # only the member, or staff, revokes
         meetings.revoke_meeting_proxy(actor=residents[1], community=community, meeting_id=meeting.id,
                                       proxy_id=proxy.id)

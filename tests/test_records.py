@@ -89,7 +89,7 @@ def test_closing_a_measure_writes_its_resolution(hall):
     body = content["body"]
     assert body["question"] == measure.question and body["measure_kind"] == "yes_no"
     assert body["rules"]["threshold"] == "majority" and body["rules"]["secret"] is True
-    roll = voting.turnout(measure)
+    roll = voting.exact_turnout(measure)
     assert body["result"]["eligible"]["count"] == roll.eligible and body["result"]["cast"]["count"] == 3
     assert body["result"]["counts"] == {"yes": "2", "no": "1", "abstain": "0"}
     assert body["result"]["quorum"]["met"] is True and body["result"]["outcome"] == "passed"

@@ -22,7 +22,7 @@ from deliberation.review import services as review
 from deliberation.timeutil import utcnow
 from deliberation.voting import services as voting
 from deliberation.voting.models import Ballot, Eligibility, Measure, MeasureStatus, Participation, Proxy
-from tests.factories import admin_of, make_community, make_item, make_measure, make_member, make_unit, race
+from tests.factories import admin_of, count_rows, make_community, make_item, make_measure, make_member, make_unit, race
 
 YES = {"choice": "yes"}
 NO = {"choice": "no"}
@@ -222,7 +222,7 @@ def test_owners_measure_refuses_residents_who_own_nothing(hall):
     community, chair, _, residents = hall
     unit = make_unit(community, "2-1-301", "88.50")
     owner = make_member(community, owns=(unit,))
-    measure = make_measure(community, chair=chair, electorate="owners", weighting="area")
+    measure = make_measure(community, chair=chair, electorate="owners", weighting="area", secret=False)
     with pytest.raises(PermissionDenied):
         voting.cast_ballot(actor=residents[0], community=community, measure_id=measure.id, content=YES)
     voting.cast_ballot(actor=owner, community=community, measure_id=measure.id, content=YES)
@@ -477,7 +477,7 @@ def test_proxy_votes_once_for_the_owner_who_then_cannot_vote_or_revoke(hall):
         voting.revoke_proxy(actor=owner, community=community, proxy_id=proxy.id)
     # The delegate still has their own ballot.
     voting.cast_ballot(actor=delegate, community=community, measure_id=measure.id, content=YES)
-    assert voting.turnout(measure).by_channel == {"proxy": 1, "online": 1}
+    assert voting.exact_turnout(measure).by_channel == {"proxy": 1, "online": 1}
     part = db.session.scalar(select(Participation).where(Participation.voter_id == owner.id))
     assert part.channel == "proxy" and part.cast_by_id == delegate.id
 
@@ -575,7 +575,7 @@ def test_art_278_preset_counts_owners_once_with_all_their_area(hall):
              [(101, "100"), (102, "100"), (201, "100"), (202, "50"), (301, "50"), (302, "100")]]
     big = make_member(community, owns=(units[0], units[1]))  # two units: once in the headcount, 200 m²
     others = [make_member(community, owns=(u,)) for u in units[2:]]
-    measure = make_measure(community, chair=chair, preset="art278_major")
+    measure = make_measure(community, chair=chair, preset="art278_major", secret=False)
     assert measure.electorate == "owners" and measure.weighting == "area"
     for voter, content in [(big, YES), (others[0], YES), (others[1], YES), (others[3], ABSTAIN)]:
         voting.cast_ballot(actor=voter, community=community, measure_id=measure.id, content=content)
@@ -592,7 +592,7 @@ def test_co_owners_share_their_unit(hall):
     community, chair, _, _ = hall
     unit = make_unit(community, "5-1-101", "90")
     a, b = make_member(community, owns=(unit,)), make_member(community, owns=(unit,))
-    measure = make_measure(community, chair=chair, electorate="owners", weighting="unit")
+    measure = make_measure(community, chair=chair, electorate="owners", weighting="unit", secret=False)
     entries = {e.user_id: e for e in db_entries(measure)}
     assert entries[a.id].weight == entries[b.id].weight == Decimal("0.5")
     assert entries[a.id].area == Decimal("45")
@@ -626,9 +626,9 @@ def test_results_are_hidden_until_close_unless_live(hall, client):
     assert voting.current_result(hidden) is None
     page = client.get(f"/c/{community.slug}/measures/{hidden.id}/results", headers={"Accept-Language": "en"})
     assert "Results are hidden until voting closes." in page.get_data(as_text=True)
-    live = make_measure(community, chair=chair, item=hidden.item, results_live=True)
+    live = make_measure(community, chair=chair, item=hidden.item, results_live=True, secret=False)
     voting.cast_ballot(actor=residents[0], community=community, measure_id=live.id, content=YES)
-    assert voting.current_result(live)["counts"]["yes"] == "1"
+    assert voting.current_result(live)["counts"]["yes"] == "1"  # roll call: every ballot at once
 
 
 def test_the_item_is_decided_when_its_last_measure_closes(hall):
@@ -747,7 +747,7 @@ def test_measure_pages_render_for_every_kind(hall, client, lang):
 
 def test_turnout_is_announced_live(hall, client, socket_client):
     community, chair, _, residents = hall
-    measure = make_measure(community, chair=chair)
+    measure = make_measure(community, chair=chair, secret=False)  # roll call: every ballot shows
     sc = socket_client()
     from deliberation import realtime
 
@@ -812,3 +812,86 @@ def test_staff_set_how_many_proxies_a_member_may_hold(hall, client):
     with pytest.raises(InvalidTransition):  # no proxies at all in this community now
         voting.grant_proxy(actor=residents[0], community=community, measure_id=measure.id,
                            delegate_id=residents[1].id)
+
+
+# ---------------------------------------------------------------- secrecy of live figures and boards (issue 18)
+
+
+def _replay(app, room: str) -> list[dict]:
+    from deliberation.extensions import socketio
+
+    anonymous = socketio.test_client(app)
+    answer = anonymous.emit("join", {"room": room, "locale": "en", "last_id": 0}, callback=True)
+    assert answer["ok"]
+    events = [e["args"][0] for e in anonymous.get_received()]
+    anonymous.disconnect()
+    return events
+
+
+def test_a_secret_live_vote_replays_no_ballot_by_ballot_tally(app, hall):
+    """The attack: pair the stored turnout events, in order, with participations, in order."""
+    community, chair, _, residents = hall
+    voters = [make_member(community) for _ in range(12)]
+    measure = make_measure(community, chair=chair, results_live=True)
+    choices = ["yes", "no", "yes", "yes", "abstain", "no", "no", "yes", "no", "yes", "yes", "no"]
+    published = []
+    for who, choice in zip(voters, choices, strict=True):
+        voting.cast_ballot(actor=who, community=community, measure_id=measure.id, content={"choice": choice})
+        published.append(voting.turnout(measure).cast)
+        result = voting.current_result(measure)
+        assert result is None or result["cast"]["count"] == published[-1]
+    # The public figures moved only in steps of several ballots.
+    assert published == [0, 0, 0, 0, 5, 5, 5, 5, 5, 10, 10, 10]
+    events = [e for e in _replay(app, f"item:{measure.item_id}") if e["name"] == "vote.turnout"]
+    assert len(events) == 1  # a replay carries the current state only, not the sequence
+    assert "10 of" in events[0]["html"]
+    parts = count_rows(Participation, Participation.measure_id == measure.id)
+    assert parts == 12  # who took part is on record; the replay cannot be paired with it one by one
+
+
+def test_turnout_announcements_of_one_measure_are_coalesced(make_app):
+    import time
+
+    from deliberation import realtime
+    from deliberation.extensions import db, socketio
+
+    app = make_app(LIVE_COALESCE_SECONDS=0.5)
+    with app.app_context():
+        community = make_community()
+        chair = make_member(community, Role.CHAIR)
+        voters = [make_member(community) for _ in range(4)]
+        measure = make_measure(community, chair=chair, secret=False, results_live=True)
+        watcher = socketio.test_client(app)
+        watcher.emit("join", {"room": f"item:{measure.item_id}", "locale": "en",
+                              "last_id": realtime.last_event_id()}, callback=True)
+        time.sleep(0.6)  # opening the vote announced it: let that window pass
+        for who in voters:
+            voting.cast_ballot(actor=who, community=community, measure_id=measure.id, content=YES)
+        first = [e for e in watcher.get_received() if e["name"] == "vote.turnout"]
+        assert len(first) == 1 and "1 of" in first[0]["args"][0]["html"]  # the burst folds
+        db.session.rollback()  # (end this thread's transaction: SQLite has one writer)
+        time.sleep(1.0)
+        later = [e for e in watcher.get_received() if e["name"] == "vote.turnout"]
+        assert len(later) == 1 and "4 of" in later[0]["args"][0]["html"]  # ...into one, at the end
+        watcher.disconnect()
+        db.session.remove()
+
+
+def test_secret_ballots_carry_no_area_and_the_form_refuses_area_with_secrecy(hall, client):
+    community, chair, _, residents = hall
+    for rules in ({"electorate": "owners", "weighting": "area"}, {"electorate": "owners", "weighting": "unit"},
+                  {"preset": "art278_ordinary"}, {"quorum_area": 50, "electorate": "owners"}):
+        with pytest.raises(ValidationError) as caught:
+            make_measure(community, chair=chair, open_now=False, **rules)
+        assert caught.value.field == "secret", rules
+    unit = make_unit(community, "3-2-601", "123.45")
+    owner = make_member(community, owns=(unit,))
+    measure = make_measure(community, chair=chair, electorate="owners")  # secret, one vote per person
+    voting.cast_ballot(actor=owner, community=community, measure_id=measure.id, content=YES)
+    _close(community, chair, measure)
+    assert {str(b.area) for b in voting.board(measure)} <= {"0", "0.0000"}
+    assert count_rows(Ballot, Ballot.area != 0) == 0
+    board = client.get(f"/c/{community.slug}/measures/{measure.id}/board").get_data(as_text=True)
+    export = client.get(f"/c/{community.slug}/measures/{measure.id}/board.json").get_json()
+    assert "123.45" not in board and all(float(b["area"]) == 0 for b in export["ballots"])
+    assert voting.checked_result(measure).ok  # and the board still recounts to the record

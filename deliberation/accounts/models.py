@@ -54,6 +54,7 @@ class AuthSession(db.Model):
 
     __tablename__ = "auth_sessions"
 
+    # The SHA-256 of the cookie's token (accounts.services.session_key), never the token itself.
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

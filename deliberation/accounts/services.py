@@ -6,6 +6,7 @@ DomainError with a message the person can act on.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 
@@ -122,10 +123,16 @@ def authenticate(*, contact: str, password: str) -> User:
     return user
 
 
+def session_key(token: str) -> str:
+    """What the database keeps of a session token: its SHA-256, so a copy of the database (or a
+    backup) gives nobody a cookie that logs in."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def start_session(*, user: User, user_agent: str = "") -> str:
-    """Open a new login session and return its id (a fresh one at every login)."""
+    """Open a new login session and return its token for the cookie (a fresh one at every login)."""
     token = secrets.token_urlsafe(32)
-    db.session.add(AuthSession(id=token, user_id=user.id, user_agent=(user_agent or "")[:200]))
+    db.session.add(AuthSession(id=session_key(token), user_id=user.id, user_agent=(user_agent or "")[:200]))
     db.session.commit()
     return token
 
@@ -134,7 +141,7 @@ def session_user(*, user_id: int, token: str | None) -> User | None:
     """The user of a live session, or None when the session was revoked or never existed."""
     if not token:
         return None
-    auth = db.session.get(AuthSession, token)
+    auth = db.session.get(AuthSession, session_key(token))
     if auth is None or auth.revoked_at is not None or auth.user_id != user_id:
         return None
     user = auth.user
@@ -145,7 +152,8 @@ def end_session(*, token: str | None) -> None:
     if not token:
         return
     db.session.execute(
-        update(AuthSession).where(AuthSession.id == token, AuthSession.revoked_at.is_(None)).values(revoked_at=utcnow())
+        update(AuthSession).where(AuthSession.id == session_key(token), AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
     )
     db.session.commit()
 
@@ -160,7 +168,7 @@ def change_password(*, actor: User, current_password: str, new_password: str, ke
     actor.password_hash = _hasher.hash(new_password)
     others = update(AuthSession).where(AuthSession.user_id == actor.id, AuthSession.revoked_at.is_(None))
     if keep_session:
-        others = others.where(AuthSession.id != keep_session)
+        others = others.where(AuthSession.id != session_key(keep_session))
     db.session.execute(others.values(revoked_at=utcnow()))
     db.session.commit()
 

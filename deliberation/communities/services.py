@@ -253,7 +253,12 @@ def import_units(*, actor: User, community: Community, data: bytes) -> ImportRes
         except UnicodeDecodeError:
             result.errors.append((1, str(_l("The file is not a text (CSV) file."))))
             return result
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error:  # e.g. a field over the csv module's 128 KiB limit: no register has one
+        result.errors.append((1, str(_l("The file could not be read as CSV (a field is far too long, or quotes "
+                                        "do not match)."))))
+        return result
     if not rows:
         result.errors.append((1, str(_l("The file is empty."))))
         return result

@@ -82,7 +82,7 @@ class VoteForm(FlaskForm):
     weighting = SelectField(_l("Weighting"), choices=_choices(WEIGHTING_LABELS), default="person")
     threshold = SelectField(_l("Threshold to pass"), choices=[
         c for c in _choices(THRESHOLD_LABELS) if c.value != "plurality"], default="majority")
-    secret = BooleanField(_l("Secret ballot"), default=True)
+    secret = BooleanField(_l("Secret ballot"), default=False)  # not with area (the default preset)
     closes_at = DateTimeLocalField(_l("Voting closes"),
                                    validators=[DataRequired(_l("Please choose when voting closes."))],
                                    format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])

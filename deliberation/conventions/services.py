@@ -619,7 +619,7 @@ class VotePlan:
     electorate: str = "owners"
     weighting: str = "area"
     threshold: str = "majority"
-    secret: bool = True
+    secret: bool = False  # the art. 278 preset counts floor area, which a secret board cannot show
     closes_at: datetime | None = None
     effective_on: date | None = None
     open_now: bool = True

@@ -35,6 +35,9 @@ BODY_MAX = 5000
 EDIT_WINDOW = timedelta(minutes=15)
 MAX_SHOWN_DEPTH = 2  # 0, 1, 2: three levels
 _MENTION = re.compile(r"@([\w\u00b7\u3400-\u9fff.-]{1,30})")
+_TAG = re.compile(r"(<[^>]*>)")
+_TAG_NAME = re.compile(r"<(/?)\s*([a-zA-Z0-9]+)")
+_NO_MENTIONS = frozenset({"a", "code", "pre"})
 
 
 # ---------------------------------------------------------------- reading
@@ -158,8 +161,18 @@ def render_comment_body(community: Community, body: str) -> Markup:
             href = link("agenda.person", slug=community.slug, user_id=users[0].id)
             return f'<a href="{escape(href)}" class="mention">@{escape(match.group(1))}</a>'
 
-        # Only outside tags: mentions are plain text in the rendered Markdown.
-        return re.sub(r"(?<![\w/\"'=])@([\w\u00b7\u3400-\u9fff.-]{1,30})", replace, html)
+        # Only in text: never inside a tag (a link's title or address) nor inside a link's own
+        # text or code, where a second link would nest or change what the author wrote.
+        parts = _TAG.split(html)
+        inside = 0
+        for n, part in enumerate(parts):
+            if n % 2:  # a tag
+                name = _TAG_NAME.match(part)
+                if name and name.group(2).lower() in _NO_MENTIONS:
+                    inside += -1 if name.group(1) else 1
+            elif not inside:
+                parts[n] = re.sub(r"(?<![\w/])@([\w\u00b7\u3400-\u9fff.-]{1,30})", replace, part)
+        return "".join(parts)
 
     return render_markdown(body, link_mentions=link_mentions)
 

@@ -1037,10 +1037,10 @@ def _announce(meeting: Meeting) -> None:
     db.session.refresh(meeting)
     realtime.announce(f"meeting:{meeting.id}", "meeting.projector",
                       render=lambda: render_template("meetings/_projector_state.html", **live_context(meeting)),
-                      target=f"#projector-{meeting.id}")
+                      target=f"#projector-{meeting.id}", replaces=True)
     realtime.announce(f"meeting:{meeting.id}", "meeting.state",
                       render=lambda: render_template("meetings/_live_state.html", **live_context(meeting)),
-                      target=f"#meeting-live-{meeting.id}")
+                      target=f"#meeting-live-{meeting.id}", replaces=True)
 
 
 @voting.measure_changed.connect

@@ -93,6 +93,10 @@ class Measure(db.Model):
     closed_at: Mapped[datetime | None]
     # The tally written when the measure closes (see services.tally); never changed after.
     result: Mapped[dict | None] = mapped_column(JSON)
+    # A secret measure's public figures while open, published in steps of several ballots
+    # (``live_cast`` is how many ballots they cover).
+    live_cast: Mapped[int] = mapped_column(default=0, server_default="0")
+    live_figures: Mapped[dict | None] = mapped_column(JSON)
     # How the votes came in: "ballots", or "hands" when a chair recorded a show of hands.
     method: Mapped[str] = mapped_column(String(8), default="ballots")
     position: Mapped[int] = mapped_column(default=0)

@@ -21,7 +21,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from blinker import Namespace
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -223,7 +223,59 @@ class Turnout:
         return round(100 * self.cast_area / self.eligible_area) if self.eligible_area else 0
 
 
+# A secret measure's public turnout and live count move only in steps of this many ballots, so
+# nobody can pair a change of the figures with the one person who just took part.
+SECRET_STEP = 5
+
+
+def _roll_size(measure: Measure) -> tuple[int, Decimal]:
+    if on_register(measure) and measure.method == "ballots":  # the register roll: its places
+        eligible, eligible_area = db.session.execute(
+            select(func.count(RegisterVoter.id), func.coalesce(func.sum(RegisterVoter.area), 0))
+            .where(RegisterVoter.measure_id == measure.id)).one()
+        return eligible, Decimal(eligible_area)
+    eligible, eligible_area = db.session.execute(
+        select(func.count(Eligibility.id), func.coalesce(func.sum(Eligibility.area), 0))
+        .where(Eligibility.measure_id == measure.id)).one()
+    return eligible, Decimal(eligible_area)
+
+
+def _stepped(measure: Measure) -> bool:
+    return measure.secret and measure.status == MeasureStatus.OPEN and measure.method == "ballots"
+
+
 def turnout(measure: Measure) -> Turnout:
+    """Turnout as everyone sees it: a secret measure's, while open, as of its last step."""
+    if _stepped(measure):
+        figures = measure.live_figures or {}
+        eligible, eligible_area = _roll_size(measure)
+        return Turnout(eligible, eligible_area, int(figures.get("cast", 0)), Decimal(figures.get("cast_area", "0")),
+                       dict(figures.get("by_channel", {})),
+                       register_totals(register_places(measure)) if on_register(measure) else None)
+    return exact_turnout(measure)
+
+
+def _publish_step(measure: Measure) -> bool:
+    """After a ballot of a secret measure: publish its figures once ``SECRET_STEP`` more ballots
+    came in since the last step. True when the public figures changed."""
+    exact = exact_turnout(measure)
+    if exact.cast < (measure.live_cast or 0) + SECRET_STEP:
+        return False
+    result = tally(measure) if measure.results_live else None
+    cast = result["cast"]["count"] if result else exact.cast  # the count the tally saw
+    figures = {"cast": cast, "cast_area": str(exact.cast_area), "by_channel": exact.by_channel,
+               "result": _plain(result) if result else None}
+    changed = db.session.execute(
+        update(Measure).where(Measure.id == measure.id, Measure.status == MeasureStatus.OPEN,
+                              Measure.live_cast <= cast - SECRET_STEP)
+        .values(live_cast=cast, live_figures=figures)).rowcount
+    db.session.commit()
+    db.session.refresh(measure)
+    return changed == 1
+
+
+def exact_turnout(measure: Measure) -> Turnout:
+    """The exact figures (for closing and counting; for a secret open measure, not for showing)."""
     if on_register(measure) and measure.method == "ballots":
         eligible, eligible_area = db.session.execute(
             select(func.count(RegisterVoter.id), func.coalesce(func.sum(RegisterVoter.area), 0))
@@ -415,6 +467,8 @@ def current_result(measure: Measure) -> dict | None:
         resolution = records.resolution_of(measure)
         return records.content_of(resolution)["body"].get("result") if resolution is not None else measure.result
     if measure.status == MeasureStatus.OPEN and measure.results_live:
+        if _stepped(measure):
+            return (measure.live_figures or {}).get("result")
         return tally(measure)
     return None
 
@@ -648,6 +702,14 @@ def _checked(draft: MeasureDraft) -> dict:
         raise ValidationError(_l("“Most votes wins” is for votes between options."), field="threshold")
     if kind == MeasureKind.RANKED:
         threshold = "majority"  # instant runoff always ends with a majority of the ballots still counting
+    quorum_area = Decimal(0) if preset != "custom" else _percent(draft.quorum_area, "quorum_area")
+    secret = (PRESETS[preset].secret if preset in PRESETS else True) if draft.secret is None else bool(draft.secret)
+    if secret and (weighting != Weighting.PERSON or quorum_area):
+        # Each ballot on the public board would carry its floor area or its number of units,
+        # which names the flat (or the owner of several) to anyone who knows the register.
+        raise ValidationError(_l("A secret ballot cannot count floor area or units: each ballot's area or weight "
+                                 "on the public board would show whose it is. Untick “secret ballot” for a "
+                                 "roll-call vote, or count one vote per person."), field="secret")
     if draft.closes_at is None:
         raise ValidationError(_l("Please choose when voting closes."), field="closes_at")
     if draft.opens_at is not None and draft.closes_at <= draft.opens_at:
@@ -656,10 +718,8 @@ def _checked(draft: MeasureDraft) -> dict:
         "kind": kind, "question": question, "text": text, "preset": preset, "electorate": electorate,
         "weighting": weighting, "threshold": threshold, "abstentions_count": bool(draft.abstentions_count),
         "quorum_headcount": Decimal(0) if preset != "custom" else _percent(draft.quorum_headcount, "quorum_headcount"),
-        "quorum_area": Decimal(0) if preset != "custom" else _percent(draft.quorum_area, "quorum_area"),
-        "secret": (PRESETS[preset].secret if preset in PRESETS else True) if draft.secret is None
-        else bool(draft.secret),
-        "results_live": bool(draft.results_live),
+        "quorum_area": quorum_area,
+        "secret": secret, "results_live": bool(draft.results_live),
         "opens_at": draft.opens_at, "closes_at": draft.closes_at, "_options": options,
     }
 
@@ -994,7 +1054,8 @@ def _add_ballot(measure: Measure, content: dict, *, weight: Decimal, area: Decim
                 place: RegisterVoter | None) -> str:
     receipt = _new_receipt()
     db.session.add(Ballot(id=secrets.token_hex(16), measure_id=measure.id, receipt=receipt, content=content,
-                          weight=weight, area=area, voter_id=None if measure.secret else voter_id,
+                          weight=weight, area=Decimal(0) if measure.secret else area,
+                          voter_id=None if measure.secret else voter_id,
                           register_voter_id=None if measure.secret or place is None else place.id))
     return receipt
 
@@ -1250,9 +1311,9 @@ def _announce(measure: Measure) -> None:
     realtime.announce(
         f"item:{measure.item_id}", "vote.changed",
         render=lambda: render_template("voting/_measure_card.html", community=community, measure=measure, live=True),
-        target=f"#measure-{measure.id}",
+        target=f"#measure-{measure.id}", replaces=True, data={"measure_id": measure.id},
     )
-    _announce_turnout(measure)
+    _announce_turnout(measure, state_changed=True)
 
 
 # Sent after a measure's turnout or state changed (and was announced to its item's room), so
@@ -1260,16 +1321,29 @@ def _announce(measure: Measure) -> None:
 measure_changed = Namespace().signal("measure-changed")
 
 
-def _announce_turnout(measure: Measure) -> None:
+def _announce_turnout(measure: Measure, *, state_changed: bool = False) -> None:
     """Turnout (and live results, when the measure shows them) to everyone viewing the item or
-    the measure: its pages follow the item's room."""
+    the measure: its pages follow the item's room. A secret measure's figures go out only when
+    they moved a step; announcements of one measure are coalesced to at most one a second; each
+    replaces the one before, so a replay carries the current state and not the sequence."""
+    if not state_changed and _stepped(measure) and not _publish_step(measure):
+        return  # nothing the public may see has changed
+    measure_id = measure.id
+    realtime.coalesce(f"turnout:{measure_id}", lambda: _announce_turnout_now(measure_id),
+                      every=current_app.config.get("LIVE_COALESCE_SECONDS", 1.0))
+
+
+def _announce_turnout_now(measure_id: int) -> None:
+    measure = db.session.get(Measure, measure_id)
+    if measure is None:
+        return
     community = db.session.get(Community, measure.community_id)
     figures, result = turnout(measure), current_result(measure)
     realtime.announce(
         f"item:{measure.item_id}", "vote.turnout",
         render=lambda: render_template("voting/_turnout.html", community=community, measure=measure,
                                        turnout=figures, result=result),
-        target=f"#turnout-{measure.id}",
+        target=f"#turnout-{measure.id}", replaces=True, data={"measure_id": measure.id},
     )
     measure_changed.send(measure)
 

@@ -35,7 +35,7 @@ bp = Blueprint("voting", __name__, url_prefix="/c/<slug>")
 def voting_helpers():
     return {
         "measures_of": services.measures_of,
-        "measure_turnout": services.turnout,
+        "measure_turnout": services.turnout, "secret_step": services.SECRET_STEP,
         "measure_result": services.current_result,
         "results_visible": services.results_visible,
         "is_accepting": services.is_accepting,

@@ -7,9 +7,13 @@ Create Date: 2026-11-30 07:30:00
 - meetings.projector_token: the chair's revocable projector link.
 - measures: a trigger refuses any change to the result (or the status) of a closed measure once
   its result is written; the record of the vote covers what the results page shows.
+- measures.live_cast, live_figures: a secret measure's public figures, published in steps.
+- auth_sessions.id: from now on the SHA-256 of the cookie's token; existing ones are hashed.
 - live_events: emptied. Events stored before this carried hidden comments' text and the
   projector's check-in link; they are transient (two days), so pages simply load afresh.
 """
+import hashlib
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -42,7 +46,14 @@ POSTGRES_RESULT_FINAL = [
 def upgrade():
     with op.batch_alter_table('meetings') as batch_op:
         batch_op.add_column(sa.Column('projector_token', sa.String(length=48), nullable=True))
+    with op.batch_alter_table('measures') as batch_op:
+        batch_op.add_column(sa.Column('live_cast', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('live_figures', sa.JSON(), nullable=True))
     op.execute("DELETE FROM live_events")
+    bind = op.get_bind()
+    for (token,) in bind.execute(sa.text("SELECT id FROM auth_sessions")).all():
+        bind.execute(sa.text("UPDATE auth_sessions SET id = :key WHERE id = :token"),
+                     {"key": hashlib.sha256(token.encode()).hexdigest(), "token": token})
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         op.execute(SQLITE_RESULT_FINAL)
@@ -53,10 +64,15 @@ def upgrade():
 
 def downgrade():
     dialect = op.get_bind().dialect.name
+    # (SQLite's batch copy of measures below drops the trigger anyway; drop it explicitly first.)
     if dialect == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS measures_result_final")
     elif dialect == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS measures_result_final ON measures")
         op.execute("DROP FUNCTION IF EXISTS measure_result_final()")
+    with op.batch_alter_table('measures') as batch_op:
+        batch_op.drop_column('live_figures')
+        batch_op.drop_column('live_cast')
     with op.batch_alter_table('meetings') as batch_op:
         batch_op.drop_column('projector_token')
+    op.execute("DELETE FROM auth_sessions")  # hashes cannot be turned back into tokens: log in again

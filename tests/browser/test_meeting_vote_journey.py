@@ -31,7 +31,8 @@ def test_vote_in_a_meeting_to_the_archive(live_app, live_server, new_page, local
         item = make_item(community, title="东门夜间共享停车")
         agenda.accept_item(actor=admin_of(community), community=community, item_id=item.id)
         measure = voting.create_measure(actor=chair, community=community, item_id=item.id, draft=voting.MeasureDraft(
-            question="是否同意划出 12 个夜间共享车位？", closes_at=utcnow() + timedelta(hours=3)))
+            question="是否同意划出 12 个夜间共享车位？", closes_at=utcnow() + timedelta(hours=3),
+            secret=False))  # roll call: the projector's turnout follows every ballot (a secret one moves in steps)
         start = utcnow() + timedelta(minutes=5)
         meeting = meetings.schedule_meeting(actor=chair, community=community, draft=meetings.MeetingDraft(
             title="议事会", place="活动中心", starts_at=start, ends_at=start + timedelta(hours=2)))
