@@ -74,6 +74,11 @@ def create_app(config: dict | None = None) -> Flask:
     register_socket_handlers()
     app.jinja_env.globals["live_last_id"] = last_event_id
 
+    from .now import register_audit_words, register_home_sections
+
+    register_home_sections()
+    register_audit_words()
+
     from .errors import register_error_handlers
 
     register_error_handlers(app)

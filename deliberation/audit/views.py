@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from datetime import date
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -14,6 +17,7 @@ from ..communities.services import get_community
 from ..extensions import db
 from ..rendering import render
 from .models import AuditEntry
+from .sentences import sentence
 from .services import AuditFilter, audit_query
 
 bp = Blueprint("audit", __name__, url_prefix="/c/<slug>/audit")
@@ -56,7 +60,7 @@ DETAIL_LABELS = {
 
 @bp.app_context_processor
 def audit_helpers():
-    return {"audit_labels": AUDIT_LABELS, "audit_detail_labels": DETAIL_LABELS}
+    return {"audit_labels": AUDIT_LABELS, "audit_detail_labels": DETAIL_LABELS, "audit_sentence": sentence}
 
 
 def _int(name: str) -> int | None:
@@ -73,17 +77,37 @@ def _date(name: str) -> date | None:
         return None
 
 
-@bp.route("/")
-@login_required
-def log(slug: str):
-    community = get_community(slug)
-    filters = AuditFilter(
+def _filters() -> AuditFilter:
+    return AuditFilter(
         actor_id=_int("actor"),
         subject_id=_int("subject"),
         action=request.args.get("action") or None,
         since=_date("since"),
         until=_date("until"),
     )
+
+
+@bp.route("/export.csv")
+@login_required
+def export_csv(slug: str):
+    """The filtered log with the raw action keys and details, for keeping or checking elsewhere."""
+    community = get_community(slug)
+    query = audit_query(actor=current_user, community=community, filters=_filters())
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "time_utc", "actor_id", "actor", "action", "subject_id", "subject", "details"])
+    for e in db.session.scalars(query):
+        writer.writerow([e.id, e.created_at.isoformat(), e.actor_id, e.actor.display_name, e.action, e.subject_id or "",
+                         e.subject.display_name if e.subject else "", json.dumps(e.details, ensure_ascii=False)])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",  # the BOM lets spreadsheets read Chinese
+                    headers={"Content-Disposition": f"attachment; filename=audit-{community.slug}.csv"})
+
+
+@bp.route("/")
+@login_required
+def log(slug: str):
+    community = get_community(slug)
+    filters = _filters()
     query = audit_query(actor=current_user, community=community, filters=filters)
     try:
         page_no = max(1, int(request.args.get("page", 1)))

@@ -11,7 +11,8 @@ from wtforms.fields.choices import SelectChoice
 from ..errors import DomainError
 from ..forms import NOT_SUBMITTED, show_error, status_for, submit_form
 from ..rendering import render, wants_fragment
-from . import services
+from ..timeutil import utcnow
+from . import home, services
 from .forms import (
     ActionForm,
     JoinForm,
@@ -40,11 +41,16 @@ def community_helpers(state) -> None:
 @bp.route("/")
 def show(slug: str):
     community = services.get_community(slug)
+    membership = membership_of(current_user, community)
+    verified = membership is not None and membership.status == MembershipStatus.VERIFIED
     return render(
         "communities/show.html",
         community=community,
-        membership=membership_of(current_user, community),
+        membership=membership,
         stats=services.community_stats(community),
+        now=home.needs_now(community, current_user) if verified else None,
+        may_propose=verified and can(current_user, community, "items.propose"),
+        moment=utcnow(),
     )
 
 

@@ -12,13 +12,13 @@ from datetime import timedelta
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import realtime
 from ..accounts.models import User
-from ..agenda.models import DISCUSSABLE, AgendaItem
+from ..agenda.models import DISCUSSABLE, AgendaItem, ItemEvent, Support
 from ..agenda.services import get_item, participant
 from ..audit.services import record
 from ..communities.models import Community, Membership, MembershipStatus
@@ -409,3 +409,29 @@ def _resolve_flags(comment: Comment) -> None:
         .values(resolved_at=utcnow())
     )
     comment.open_flags = 0
+
+
+# ---------------------------------------------------------------- what a member follows
+
+
+NEWS_DAYS = 14
+
+
+def followed_with_news(community: Community, user: User, *,
+                       days: int = NEWS_DAYS) -> list[tuple[AgendaItem, ItemEvent]]:
+    """Items ``user`` follows (wrote, supported or discussed) whose status moved in the last
+    ``days`` days, by someone else or by the app, with the latest move; newest first."""
+    since = utcnow() - timedelta(days=days)
+    followed = (select(AgendaItem.id).where(AgendaItem.author_id == user.id)
+                .union(select(Support.item_id).where(Support.user_id == user.id),
+                       select(Comment.item_id).where(Comment.author_id == user.id)))
+    events = db.session.scalars(
+        select(ItemEvent).join(AgendaItem, AgendaItem.id == ItemEvent.item_id)
+        .where(AgendaItem.community_id == community.id, ItemEvent.item_id.in_(followed),
+               ItemEvent.created_at >= since, or_(ItemEvent.actor_id.is_(None), ItemEvent.actor_id != user.id))
+        .order_by(ItemEvent.created_at.desc(), ItemEvent.id.desc()))
+    latest: dict[int, ItemEvent] = {}
+    for event in events:
+        latest.setdefault(event.item_id, event)
+    items = {i.id: i for i in db.session.scalars(select(AgendaItem).where(AgendaItem.id.in_(latest)))}
+    return [(items[item_id], event) for item_id, event in latest.items()]

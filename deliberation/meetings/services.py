@@ -94,6 +94,17 @@ def meetings_of(community: Community, viewer: User | None) -> tuple[list[Meeting
     return upcoming, past
 
 
+def invited_to(community: Community, user: User) -> list[tuple[Meeting, bool]]:
+    """Published meetings still to come or under way (every member is invited), with whether
+    ``user`` said they will come."""
+    meetings = list(db.session.scalars(select(Meeting).where(
+        Meeting.community_id == community.id, Meeting.status.in_([MeetingStatus.SCHEDULED, MeetingStatus.LIVE]))
+        .order_by(Meeting.starts_at)))
+    coming = set(db.session.scalars(select(Attendance.meeting_id).where(
+        Attendance.user_id == user.id, Attendance.meeting_id.in_([m.id for m in meetings]))))
+    return [(m, m.id in coming) for m in meetings]
+
+
 def entry_in(meeting: Meeting, entry_id: int) -> AgendaEntry:
     entry = db.session.scalar(select(AgendaEntry).where(AgendaEntry.id == entry_id,
                                                         AgendaEntry.meeting_id == meeting.id))

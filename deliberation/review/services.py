@@ -89,6 +89,12 @@ def my_requests(*, actor: User, community: Community) -> list[ReviewRequest]:
     )
 
 
+def open_requests_for(community: Community, user: User) -> list[ReviewRequest]:
+    """Review requests waiting for ``user``'s answer or review, soonest due first."""
+    return [r for r in my_requests(actor=user, community=community)
+            if r.status in (RequestStatus.PENDING, RequestStatus.ACCEPTED)]
+
+
 def all_open_requests(*, actor: User, community: Community) -> list[ReviewRequest]:
     require(actor, community, "reviews.overview")
     return list(

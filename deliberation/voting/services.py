@@ -153,6 +153,20 @@ def roll_absence(measure: Measure, user_id: int) -> RollAbsence:
     return RollAbsence("unknown", fixed_at)
 
 
+def awaiting_ballot(community: Community, user: User) -> list[Measure]:
+    """Open votes taking ballots now on whose roll ``user`` is and who has not voted (nor given a
+    proxy for), soonest closing first: what their community home asks them to do."""
+    now = utcnow()
+    voted = select(Participation.measure_id).where(Participation.voter_id == user.id)
+    delegated = select(Proxy.measure_id).where(Proxy.grantor_id == user.id, Proxy.status == ProxyStatus.ACTIVE)
+    measures = db.session.scalars(
+        select(Measure).join(Eligibility, Eligibility.measure_id == Measure.id)
+        .where(Measure.community_id == community.id, Eligibility.user_id == user.id,
+               Measure.status == MeasureStatus.OPEN, Measure.id.not_in(voted), Measure.id.not_in(delegated))
+        .order_by(Measure.closes_at, Measure.id))
+    return [m for m in measures if is_accepting(m, now)]
+
+
 def has_voted(measure: Measure, user_id: int) -> bool:
     """Whether this person's vote is cast. On a register roll that is their place's one vote,
     whoever cast it (a co-owner, staff from a paper sheet, a proxy)."""
