@@ -55,10 +55,12 @@ def create_app(config: dict | None = None) -> Flask:
     from .records.views import bp as records_bp
     from .review.views import bp as review_bp
     from .site import bp as site_bp
+    from .verification.views import bp as verification_bp
     from .voting.views import bp as voting_bp
 
     for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, review_bp,
-                      voting_bp, meetings_bp, records_bp, conventions_bp, notifications_bp, outbox_bp):
+                      voting_bp, meetings_bp, records_bp, conventions_bp, notifications_bp, outbox_bp,
+                      verification_bp):
         app.register_blueprint(blueprint)
 
     from .realtime import last_event_id, register_socket_handlers
