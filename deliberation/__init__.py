@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .meetings.views import bp as meetings_bp
     from .notifications.views import bp as notifications_bp
     from .outbox.views import bp as outbox_bp
+    from .privacy.views import bp as privacy_bp
     from .records.views import bp as records_bp
     from .review.views import bp as review_bp
     from .site import bp as site_bp
@@ -60,7 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, review_bp,
                       voting_bp, meetings_bp, records_bp, conventions_bp, notifications_bp, outbox_bp,
-                      verification_bp):
+                      verification_bp, privacy_bp):
         app.register_blueprint(blueprint)
 
     from .realtime import last_event_id, register_socket_handlers
@@ -82,6 +83,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_outbox(app)
     register_outbox_cli(app)
+
+    # Privacy (issue 20): consent to the current notice is asked before anything else.
+    from .privacy.views import init_privacy
+
+    init_privacy(app)
 
     from .cli import register_cli
 

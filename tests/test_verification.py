@@ -35,7 +35,8 @@ def last_code(address: str) -> str:
 
 
 def _register(client, contact="13800135000", name="赵小明"):
-    return client.post("/register", data={"display_name": name, "contact": contact, "password": "long enough"})
+    return client.post("/register", data={"display_name": name, "contact": contact, "password": "long enough",
+                                          "privacy_consent": "y"})
 
 
 # ---------------------------------------------------------------- phone numbers

@@ -114,8 +114,11 @@ def start_registration(*, display_name: str, contact: str, password: str, client
     _check_rate(address, client)
     password_hash = accounts._hasher.hash(password)  # hashed on both paths, so both take as long
     existing = accounts.find_by_contact(address)
+    from ..privacy.services import NOTICE_VERSION
+
     row, code = _new_code(purpose=CodePurpose.REGISTER, channel=channel, address=address, client=client,
-                          payload={"display_name": name, "password_hash": password_hash}, send=existing is None)
+                          payload={"display_name": name, "password_hash": password_hash,
+                                   "privacy_version": NOTICE_VERSION}, send=existing is None)
     db.session.commit()  # counted against the limits even if sending fails
     if existing is None:
         _send(channel, address, _code_text(code), code=code)
@@ -168,9 +171,15 @@ def confirm_registration(*, token: str, code: str) -> User:
     _use(row, code)
     user = User(display_name=row.payload["display_name"], password_hash=row.payload["password_hash"])
     setattr(user, "email" if row.channel == "email" else "phone", row.address)
+    consented = row.payload.get("privacy_version")
     row.payload = {}  # the password hash is not kept here once the account holds it
     db.session.add(user)
     try:
+        if consented:
+            from ..privacy.models import PrivacyConsent
+
+            db.session.flush()
+            db.session.add(PrivacyConsent(user_id=user.id, version=consented))
         db.session.commit()
     except IntegrityError:
         db.session.rollback()  # registered by another path meanwhile

@@ -46,6 +46,7 @@ def test_newcomer_to_an_item_on_the_agenda(live_app, live_server, new_page, loca
     newcomer.fill("#display_name", "赵小明")
     newcomer.fill("#contact", phone)
     newcomer.fill("#password", PASSWORD)
+    newcomer.check("#privacy_consent")
     newcomer.locator("main form button[type=submit]").click()
     # The account exists once the code sent to the address comes back (no mail server here:
     # the code goes to the log, which the test reads).
