@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .accounts.views import bp as accounts_bp
     from .agenda.views import bp as agenda_bp
     from .audit.views import bp as audit_bp
+    from .calendar.views import bp as calendar_bp
     from .communities.views import bp as communities_bp
     from .conventions.views import bp as conventions_bp
     from .discussion.views import bp as discussion_bp
@@ -61,7 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, review_bp,
                       voting_bp, meetings_bp, records_bp, conventions_bp, notifications_bp, outbox_bp,
-                      verification_bp, privacy_bp):
+                      verification_bp, privacy_bp, calendar_bp):
         app.register_blueprint(blueprint)
 
     from .realtime import last_event_id, register_socket_handlers

@@ -1,5 +1,5 @@
 """reach: the outbox of email and SMS messages, delivery attempts, delivery preferences,
-quiet hours, reminders sent, verification codes, privacy consents, deleted accounts
+quiet hours, reminders sent, verification codes, privacy consents, deleted accounts, calendar feeds
 
 Revision ID: 0010_reach
 Revises: 0009_conventions
@@ -137,8 +137,18 @@ def upgrade():
             'is_managed OR deleted_at IS NOT NULL'
             ' OR (password_hash IS NOT NULL AND (phone IS NOT NULL OR email IS NOT NULL))')
 
+    op.create_table('calendar_feeds',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=43), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_calendar_feeds_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_calendar_feeds')),
+    sa.UniqueConstraint('token', name=op.f('uq_calendar_feeds_token'))
+    )
+
 
 def downgrade():
+    op.drop_table('calendar_feeds')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_users_login_or_managed'), type_='check')
         batch_op.create_check_constraint(
