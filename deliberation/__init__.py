@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .agenda.views import bp as agenda_bp
     from .attachments.views import bp as attachments_bp
     from .audit.views import bp as audit_bp
+    from .calendar.views import bp as calendar_bp
     from .communities.views import bp as communities_bp
     from .conventions.views import bp as conventions_bp
     from .discussion.views import bp as discussion_bp
@@ -59,14 +60,16 @@ def create_app(config: dict | None = None) -> Flask:
     from .meetings.views import bp as meetings_bp
     from .notifications.views import bp as notifications_bp
     from .outbox.views import bp as outbox_bp
+    from .privacy.views import bp as privacy_bp
     from .records.views import bp as records_bp
     from .review.views import bp as review_bp
     from .site import bp as site_bp
+    from .verification.views import bp as verification_bp
     from .voting.views import bp as voting_bp
 
     for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, review_bp,
                       voting_bp, meetings_bp, records_bp, conventions_bp, notifications_bp, attachments_bp,
-                      managed_bp, outbox_bp):
+                      managed_bp, outbox_bp, verification_bp, privacy_bp, calendar_bp):
         app.register_blueprint(blueprint)
 
     from .realtime import last_event_id, register_socket_handlers
@@ -93,6 +96,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_outbox(app)
     register_outbox_cli(app)
+
+    # Privacy (issue 20): consent to the current notice is asked before anything else.
+    from .privacy.views import init_privacy
+
+    init_privacy(app)
 
     from .cli import register_cli
 

@@ -118,6 +118,7 @@ def load_demo() -> str:
         actor=heping_admin, community=heping,
         data=io.BytesIO(b"building,unit,room,area\nA,1,101,88.00\nA,1,102,92.50\nB,1,101,120.00\n").read(),
     )
+    _demo_consents()  # issue 20
     return (
         f"Loaded {sunshine.name} (/c/{sunshine.slug}/) and {heping.name} (/c/{heping.slug}/). "
         f"Log in as 13800000001 (admin) … 13800000013, password {DEMO_PASSWORD}."
@@ -152,6 +153,16 @@ def _demo_register(community: Community, people: dict[str, User]) -> None:
         communities.record_unit_holder(actor=staff, community=community, unit_id=unit.id, owner_name=name,
                                        developer_held=developer)
 # ---- end register ----
+
+
+def _demo_consents() -> None:
+    """Issue 20: the demo's people agreed to the privacy notice when they signed up (everyone
+    who can log in), so logging in as them goes straight to the app."""
+    from .extensions import db
+    from .privacy.services import record_consent
+
+    for person in list(db.session.scalars(db.select(User).where(User.is_managed.is_(False)))):
+        record_consent(actor=person)
 
 
 ITEMS = [

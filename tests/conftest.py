@@ -52,6 +52,7 @@ def _base_config(url: str) -> dict:
         "CLOSE_DUE_EVERY": 0,  # tests close votes explicitly (one test runs the sweeper)
         "OUTBOX_EVERY": 0,  # tests deliver outbound messages explicitly (tests/test_outbox.py)
         "LIVE_COALESCE_SECONDS": 0,  # every announcement at once (one test coalesces)
+        "PRIVACY_CONSENT_REQUIRED": False,  # tests/test_privacy.py turns the consent gate on
     }
 
 

@@ -15,27 +15,37 @@ def _csrf(html: str) -> str:
 
 
 def test_register_logs_in_and_stores_an_argon2id_hash(client, db):
+    from tests.test_verification import last_code
+
     response = client.post("/register", data={"display_name": "王阿姨", "contact": "+86 138-0013-8000",
-                                              "password": "long enough"})
-    assert response.status_code == 303
+                                              "password": "long enough", "privacy_consent": "y"})
+    assert response.status_code == 303 and "/register/confirm/" in response.location
+    assert db.session.scalar(db.select(User).where(User.phone == "13800138000")) is None  # not before the code
+    confirmed = client.post(response.location, data={"code": last_code("13800138000")})
+    assert confirmed.status_code == 303
     user = db.session.scalar(db.select(User).where(User.phone == "13800138000"))
     assert user.password_hash.startswith("$argon2id$")
     assert "王阿姨" in client.get("/account").get_data(as_text=True)
 
 
-def test_register_twice_with_the_same_contact_is_refused_and_keeps_the_typed_text(client, app):
+def test_register_with_a_taken_contact_says_the_same_and_tells_the_owner(client, app):
+    from tests.test_verification import sent_to
+
     make_user("先来的人", contact="someone@example.com")
     response = client.post("/register", data={"display_name": "后来的人", "contact": "Someone@Example.com",
-                                              "password": "long enough"})
-    assert response.status_code == 400
-    html = response.get_data(as_text=True)
-    assert "后来的人" in html and "Someone@Example.com" in html
-    assert "已经注册过" in html
+                                              "password": "long enough", "privacy_consent": "y"})
+    assert response.status_code == 303 and "/register/confirm/" in response.location
+    page = client.get(response.location).get_data(as_text=True)
+    assert "s***@example.com" in page
+    [notice] = sent_to("someone@example.com")
+    assert "already has an account" in notice or "已有账户" in notice
 
 
 def test_register_rejects_bad_phone_bad_email_and_short_password(client):
-    for data in ({"contact": "12ab"}, {"contact": "not@an@email"}, {"password": "short"}):
-        form = {"display_name": "李建国", "contact": "13900001111", "password": "long enough", **data}
+    for data in ({"contact": "12ab"}, {"contact": "1380000"}, {"contact": "010-12345678"},
+                 {"contact": "not@an@email"}, {"password": "short"}):
+        form = {"display_name": "李建国", "contact": "13900001111", "password": "long enough", "privacy_consent": "y",
+                **data}
         assert client.post("/register", data=form).status_code == 400
 
 
@@ -121,7 +131,7 @@ def test_registration_is_rate_limited(make_app):
     app = make_app(RATELIMIT_ENABLED=True, REGISTER_RATE_LIMIT="2 per minute")
     client = app.test_client()
     codes = [client.post("/register", data={"display_name": "x", "contact": f"1390000{i:04d}",
-                                            "password": "long enough"}).status_code for i in range(3)]
+                                            "password": "long enough", "privacy_consent": "y"}).status_code for i in range(3)]
     assert codes[-1] == 429
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .services import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
@@ -29,6 +29,11 @@ class RegisterForm(FlaskForm):
                    message=_l("The password must be %(min)d to %(max)d characters.")),
         ],
         description=_l("At least %(n)d characters.", n=PASSWORD_MIN),
+    )
+    # Explicit consent to the privacy notice (PIPL): never ticked in advance.
+    privacy_consent = BooleanField(
+        _l("I have read the privacy notice and agree to it"),
+        validators=[DataRequired(_l("Please read the privacy notice and tick the box to agree."))],
     )
 
 

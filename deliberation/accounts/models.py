@@ -13,12 +13,14 @@ from ..timeutil import utcnow
 
 
 class User(UserMixin, db.Model):
-    """A person. Managed accounts (no phone, no email, no password) are run by staff."""
+    """A person. Managed accounts (no phone, no email, no password) are run by staff; deleted
+    accounts keep only a pseudonym."""
 
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(
-            "is_managed OR (password_hash IS NOT NULL AND (phone IS NOT NULL OR email IS NOT NULL))",
+            "is_managed OR deleted_at IS NOT NULL"
+            " OR (password_hash IS NOT NULL AND (phone IS NOT NULL OR email IS NOT NULL))",
             name="login_or_managed",
         ),
     )
@@ -33,6 +35,9 @@ class User(UserMixin, db.Model):
     managed_by_community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
     locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the person deleted their account: the row stays, pseudonymised, because ballots
+    # and records refer to it (privacy.services.delete_account).
+    deleted_at: Mapped[datetime | None]
 
     sessions: Mapped[list[AuthSession]] = relationship(back_populates="user")
 
@@ -41,8 +46,8 @@ class User(UserMixin, db.Model):
         return self.phone or self.email or ""
 
     @property
-    def is_active(self) -> bool:  # Flask-Login: managed accounts never log in
-        return not self.is_managed
+    def is_active(self) -> bool:  # Flask-Login: managed and deleted accounts never log in
+        return not self.is_managed and self.deleted_at is None
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.display_name!r}>"

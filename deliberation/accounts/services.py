@@ -7,9 +7,9 @@ DomainError with a message the person can act on.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 
+import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
@@ -30,7 +30,8 @@ _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
 NAME_MAX = 60
-_PHONE_RE = re.compile(r"^\+?\d{5,15}$")
+# Numbers typed without a country code are read as mainland China numbers.
+PHONE_REGION = "CN"
 
 
 def normalise_contact(contact: str) -> tuple[str, str]:
@@ -44,14 +45,25 @@ def normalise_contact(contact: str) -> tuple[str, str]:
         except EmailNotValidError:
             raise ValidationError(_l("That email address does not look right."), field="contact") from None
         return "email", result.normalized.lower()
-    digits = re.sub(r"[\s\-()]", "", contact)
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    if not _PHONE_RE.match(digits):
+    return "phone", normalise_phone(contact)
+
+
+def normalise_phone(contact: str) -> str:
+    """A mobile number that can receive text messages, parsed with ``phonenumbers`` (China by
+    default): mainland numbers as their 11 digits (13800138000), others as E.164 (+4479...)."""
+    try:
+        number = phonenumbers.parse(contact, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    mobile = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    if number is None or not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in mobile:
         raise ValidationError(
-            _l("That phone number does not look right. Use digits only, e.g. 13800138000."), field="contact"
+            _l("That is not a mobile phone number we can send a text message to. Please check it, e.g. 13800138000."),
+            field="contact",
         )
-    return "phone", digits
+    if number.country_code == 86:
+        return phonenumbers.national_significant_number(number)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _check_password(password: str, field: str = "password") -> None:

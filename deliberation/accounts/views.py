@@ -11,6 +11,7 @@ from ..extensions import limiter
 from ..forms import NOT_SUBMITTED, status_for, submit_form
 from ..rendering import render
 from ..urls import safe_next
+from ..verification.services import start_registration
 from . import services
 from .forms import ChangePasswordForm, LoginForm, RegisterForm
 from .sessions import current_session_token, log_in, log_out
@@ -32,12 +33,13 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("site.home"))
     form = RegisterForm()
-    user = submit_form(form, lambda: services.register(display_name=form.display_name.data, contact=form.contact.data,
-                                                  password=form.password.data))
-    if user is not NOT_SUBMITTED:
-        log_in(user)
-        flash(_("Welcome, %(name)s! Next, join your community.", name=user.display_name), "success")
-        return redirect(url_for("site.home"), 303)
+    # The account is created once the code sent to the number or address comes back
+    # (verification.views.confirm_registration); the answer never says whether it was taken.
+    token = submit_form(form, lambda: start_registration(
+        display_name=form.display_name.data, contact=form.contact.data, password=form.password.data,
+        client=request.remote_addr or ""))
+    if token is not NOT_SUBMITTED:
+        return redirect(url_for("verification.confirm_registration", token=token), 303)
     return render("accounts/register.html", form=form, status_code=status_for(form))
 
 

@@ -9,7 +9,9 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..errors import DomainError
+from ..extensions import writing
 from ..forms import NOT_SUBMITTED, show_error, status_for, submit_form
+from ..privacy.services import record_staff_read
 from ..rendering import render, wants_fragment
 from ..timeutil import utcnow
 from . import home, services
@@ -87,6 +89,9 @@ def members(slug: str):
     status = request.args.get("status", MembershipStatus.PENDING)
     if status not in {s.value for s in MembershipStatus}:
         status = MembershipStatus.PENDING
+    require(current_user, community, "members.list")
+    with writing():  # the list shows contact details: staff reading them is audited (PIPL)
+        record_staff_read(actor=current_user, community=community, what="members", status=status)
     rows = services.memberships(actor=current_user, community=community, status=status)
     return render(
         "communities/members.html",

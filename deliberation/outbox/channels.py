@@ -76,7 +76,7 @@ class LogSmsProvider(SmsProvider):
 
     def send(self, *, phone: str, text: str, template: str | None = None, params: dict | None = None) -> Sent:
         log.info("SMS to %s: %s", phone, text)
-        LogSmsProvider.sent.append({"phone": phone, "text": text, "params": params or {}})
+        LogSmsProvider.sent.append({"phone": phone, "to": phone, "text": text, "params": params or {}})
         del LogSmsProvider.sent[:-200]
         return Sent(self.name, None)
 
@@ -137,7 +137,8 @@ class AliyunSmsProvider(SmsProvider):
         }
 
     def send(self, *, phone: str, text: str, template: str | None = None, params: dict | None = None) -> Sent:
-        query = self.request_params(phone=phone, template=template or self.template,
+        # Mainland numbers go as their 11 digits; others as country code and number, no "+".
+        query = self.request_params(phone=phone.removeprefix("+"), template=template or self.template,
                                     params=params if params is not None else {"content": text})
         query["Signature"] = aliyun_signature("POST", query, self.secret)
         body = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in query.items()).encode()
@@ -162,6 +163,14 @@ class AliyunSmsProvider(SmsProvider):
             raise DeliveryError(f"aliyun: {code} {answer.get('Message', '')}".strip(),
                                 permanent=code in ALIYUN_PERMANENT)
         return Sent(self.name, answer.get("BizId"))
+
+
+def log_message(*, to: str, text: str) -> Sent:
+    """Where email goes when no mail server is configured (development): the log."""
+    log.info("Message to %s: %s", to, text)
+    LogSmsProvider.sent.append({"phone": to, "to": to, "text": text, "params": {}})
+    del LogSmsProvider.sent[:-200]
+    return Sent("log", None)
 
 
 SMS_PROVIDERS: dict[str, type[SmsProvider]] = {"log": LogSmsProvider, "aliyun": AliyunSmsProvider}

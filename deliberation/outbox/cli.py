@@ -35,3 +35,15 @@ def register_outbox_cli(app: Flask) -> None:
         run_worker(current_app._get_current_object(), burst=burst)
 
     app.cli.add_command(group)
+
+    privacy = click.Group("privacy", help="Personal information: retention.")
+
+    @privacy.command("prune")
+    def prune_command() -> None:
+        """Delete what is past its keeping time (sessions, messages, codes, live events)."""
+        from ..privacy.services import prune
+
+        for table, count in prune().items():
+            click.echo(f"{table}: {count} deleted")
+
+    app.cli.add_command(privacy)

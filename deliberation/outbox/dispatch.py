@@ -28,6 +28,8 @@ _threads: dict[int, tuple[threading.Thread, threading.Event, threading.Event]] =
 _worker_app: Flask | None = None
 _last_reminders: dict[int, datetime] = {}
 REMIND_EVERY = 300  # seconds between looks for votes closing, meetings starting, reviews due
+PRUNE_EVERY = timedelta(days=1)  # retention (privacy.services.RETENTION) is applied daily
+_last_prune: dict[int, datetime] = {}
 
 
 def init_outbox(app: Flask) -> None:
@@ -173,6 +175,12 @@ def deliver_once(app: Flask) -> int:
             if last is None or (utcnow() - last).total_seconds() >= REMIND_EVERY:
                 _last_reminders[id(app)] = utcnow()
                 send_reminders()
+            pruned = _last_prune.get(id(app))
+            if pruned is None or utcnow() - pruned >= PRUNE_EVERY:
+                from ..privacy.services import prune
+
+                _last_prune[id(app)] = utcnow()
+                prune()
             return deliver_due()
         except Exception:  # keep going: a busy database now is fine again in a moment
             log.exception("delivering outbound messages failed")

@@ -29,6 +29,7 @@ def outbox_settings() -> dict:
         "ALIYUN_ACCESS_KEY_SECRET": env("ALIYUN_ACCESS_KEY_SECRET") or None,
         "ALIYUN_SMS_SIGN_NAME": env("ALIYUN_SMS_SIGN_NAME") or None,
         "ALIYUN_SMS_TEMPLATE": env("ALIYUN_SMS_TEMPLATE") or None,
+        "ALIYUN_SMS_CODE_TEMPLATE": env("ALIYUN_SMS_CODE_TEMPLATE") or None,  # verification codes: ${code}
         "ALIYUN_SMS_ENDPOINT": env("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/"),
         "ALIYUN_SMS_REGION": env("ALIYUN_SMS_REGION", "cn-hangzhou"),
         # Delivery.
@@ -39,4 +40,10 @@ def outbox_settings() -> dict:
         "OUTBOX_RETRY_BASE": int(env("OUTBOX_RETRY_BASE", "30")),  # seconds; x4 per attempt
         "DIGEST_HOUR": int(env("DIGEST_HOUR", "8")),  # local hour of the daily digest
         "QUIET_HOURS": env("QUIET_HOURS", "21:00-08:00"),  # default for people who chose none
+        # Verification codes (registering, forgotten passwords, new phone or email).
+        "CODE_MINUTES": int(env("CODE_MINUTES", "10")),
+        "CODE_ATTEMPTS": int(env("CODE_ATTEMPTS", "5")),
+        "CODE_INTERVAL_SECONDS": int(env("CODE_INTERVAL_SECONDS", "60")),
+        "CODES_PER_NUMBER_PER_DAY": int(env("CODES_PER_NUMBER_PER_DAY", "5")),
+        "CODES_PER_CLIENT_PER_HOUR": int(env("CODES_PER_CLIENT_PER_HOUR", "20")),
     }

@@ -1,5 +1,5 @@
 """reach: the outbox of email and SMS messages, delivery attempts, delivery preferences,
-quiet hours, reminders sent
+quiet hours, reminders sent, verification codes, privacy consents, deleted accounts, calendar feeds
 
 Revision ID: 0010_reach
 Revises: 0009_conventions
@@ -94,8 +94,73 @@ def upgrade():
     sa.UniqueConstraint('kind', 'subject_id', 'user_id', name=op.f('uq_reminders_kind_subject_id_user_id'))
     )
 
+    op.create_table('verification_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=43), nullable=False),
+    sa.Column('purpose', sa.String(length=10), nullable=False),
+    sa.Column('channel', sa.String(length=5), nullable=False),
+    sa.Column('address', sa.String(length=254), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=True),
+    sa.Column('requested_from', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_verification_codes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_verification_codes')),
+    sa.UniqueConstraint('token', name=op.f('uq_verification_codes_token'))
+    )
+    with op.batch_alter_table('verification_codes', schema=None) as batch_op:
+        batch_op.create_index('ix_verification_codes_address', ['address', 'created_at'], unique=False)
+        batch_op.create_index('ix_verification_codes_client', ['requested_from', 'created_at'], unique=False)
+
+    op.create_table('privacy_consents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.String(length=20), nullable=False),
+    sa.Column('consented_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_privacy_consents_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_privacy_consents')),
+    sa.UniqueConstraint('user_id', 'version', name=op.f('uq_privacy_consents_user_id_version'))
+    )
+    with op.batch_alter_table('privacy_consents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_privacy_consents_user_id'), ['user_id'], unique=False)
+
+    # A deleted account keeps its row (ballots and records refer to it) with only a pseudonym.
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('deleted_at', sa.DateTime(), nullable=True))
+        batch_op.drop_constraint(batch_op.f('ck_users_login_or_managed'), type_='check')
+        batch_op.create_check_constraint(
+            batch_op.f('ck_users_login_or_managed'),
+            'is_managed OR deleted_at IS NOT NULL'
+            ' OR (password_hash IS NOT NULL AND (phone IS NOT NULL OR email IS NOT NULL))')
+
+    op.create_table('calendar_feeds',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=43), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_calendar_feeds_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_calendar_feeds')),
+    sa.UniqueConstraint('token', name=op.f('uq_calendar_feeds_token'))
+    )
+
 
 def downgrade():
+    op.drop_table('calendar_feeds')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_users_login_or_managed'), type_='check')
+        batch_op.create_check_constraint(
+            batch_op.f('ck_users_login_or_managed'), 'is_managed OR (password_hash IS NOT NULL AND (phone IS NOT NULL OR email IS NOT NULL))')
+        batch_op.drop_column('deleted_at')
+    with op.batch_alter_table('privacy_consents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_privacy_consents_user_id'))
+    op.drop_table('privacy_consents')
+    with op.batch_alter_table('verification_codes', schema=None) as batch_op:
+        batch_op.drop_index('ix_verification_codes_client')
+        batch_op.drop_index('ix_verification_codes_address')
+    op.drop_table('verification_codes')
     op.drop_table('reminders')
     op.drop_table('quiet_hours')
     op.drop_table('delivery_preferences')

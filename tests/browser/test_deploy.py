@@ -91,6 +91,9 @@ with app.app_context(), app.test_request_context("/"):
     community = make_community(slug="two-processes")
     item = make_item(community, title="两个进程之间的实时评论")
     a, b = make_member(community, name="甲"), make_member(community, name="乙")
+    from deliberation.privacy.services import record_consent
+    record_consent(actor=a)
+    record_consent(actor=b)  # they agreed to the privacy notice when they signed up
     print(json.dumps({{"slug": community.slug, "item": item.id, "a": a.contact, "b": b.contact}}))
 """
     result = subprocess.run([os.sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,  # noqa: S603
