@@ -163,6 +163,8 @@ def file_for(*, viewer: User | None, community: Community, attachment_id: int, v
     if sha is None:
         raise NotFound()
     mimetype = getattr(attachment, columns[1]) if columns[1] else "image/webp"
+    if variant == "thumb-fallback" and attachment.kind == AttachmentKind.PDF:
+        mimetype = "image/jpeg"  # a PDF's first page is drawn as a JPEG
     return ServedFile(attachment=attachment, sha256=sha, mimetype=mimetype)
 
 

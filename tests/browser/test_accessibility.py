@@ -22,6 +22,7 @@ PAGES = ["/", "/login", "/register", "/c/yangguang/", "/c/yangguang/items", "/c/
          "/c/yangguang/meetings/{next}/projector", "/c/yangguang/conventions", "/c/yangguang/conventions/{adopted}",
          "/c/yangguang/conventions/{adopted}/print", "/c/yangguang/conventions/{draft}",
          "/c/yangguang/conventions/{draft}/compare?a=base&b=2", "/c/yangguang/conventions/{draft}/amendments/new",
+         "/c/yangguang/attachments/{plan}", "/c/yangguang/attachments/meeting/{next}/new",
          "/missing-page"]
 
 
@@ -29,6 +30,7 @@ PAGES = ["/", "/login", "/register", "/c/yangguang/", "/c/yangguang/items", "/c/
 def demo(live_app):
     """Load the demo once; return the ids the page list needs."""
     from deliberation.agenda.models import AgendaItem
+    from deliberation.attachments.models import Attachment
     from deliberation.communities.models import Community
     from deliberation.conventions.models import Convention
     from deliberation.meetings.models import Meeting
@@ -57,6 +59,8 @@ def demo(live_app):
                                                             Convention.state == "adopted")),
             "draft": first(db.select(Convention.id).where(Convention.community_id == community.id,
                                                           Convention.state == "drafting")),
+            "plan": first(db.select(Attachment.id).where(Attachment.community_id == community.id,
+                                                         Attachment.name.startswith("东门空地平面图"))),
         }
         db.session.remove()
     assert all(ids.values()), ids
