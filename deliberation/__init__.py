@@ -57,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .conventions.views import bp as conventions_bp
     from .discussion.views import bp as discussion_bp
     from .managed.views import bp as managed_bp
+    from .meetings.projection_views import bp as projection_bp
     from .meetings.views import bp as meetings_bp
     from .notifications.views import bp as notifications_bp
     from .outbox.views import bp as outbox_bp
@@ -69,8 +70,16 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (site_bp, accounts_bp, communities_bp, audit_bp, agenda_bp, discussion_bp, review_bp,
                       voting_bp, meetings_bp, records_bp, conventions_bp, notifications_bp, attachments_bp,
-                      managed_bp, outbox_bp, verification_bp, privacy_bp, calendar_bp):
+                      managed_bp, outbox_bp, verification_bp, privacy_bp, calendar_bp, projection_bp):
         app.register_blueprint(blueprint)
+
+    # Later components put their things into the attachments registry here, in one place.
+    from .attachments.targets import register as register_attachment_target
+    from .conventions.attachments import TARGETS as convention_targets
+    from .meetings.attachments import TARGETS as meeting_targets
+
+    for target in (*convention_targets, *meeting_targets):
+        register_attachment_target(target)
 
     from .realtime import last_event_id, register_socket_handlers
 

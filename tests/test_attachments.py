@@ -100,8 +100,13 @@ def test_a_pdf_is_kept_as_uploaded_with_its_page_count(setup, app):
     data = files.pdf(pages=3)
     added = _add(community, author, item, data, name="测量报告.pdf", alt="")
     assert added.kind == "pdf" and added.page_count == 3 and added.name == "测量报告.pdf"
-    assert added.sha256 == hashlib.sha256(data).hexdigest() and added.thumb_sha256 is None
-    assert _stored(app) == [added.sha256]
+    assert added.sha256 == hashlib.sha256(data).hexdigest()
+    storage = FilesystemStorage(Path(app.config["ATTACHMENTS_DIR"]))
+    assert storage.read(added.sha256) == data  # exactly as uploaded
+    # Its first page, drawn by PDFium, is the thumbnail (A4: 227 × 320).
+    first_page = Image.open(io.BytesIO(storage.read(added.thumb_fallback_sha256)))
+    assert first_page.format == "JPEG" and first_page.size == (added.width, added.height) == (227, 320)
+    assert set(_stored(app)) == {added.sha256, added.thumb_sha256, added.thumb_fallback_sha256}
 
 
 def test_the_kind_comes_from_the_content_not_the_name(setup):
@@ -325,6 +330,8 @@ def test_the_reviewer_attaches_a_report_to_their_review(setup, client):
     assert f'id="attachments-review-{written.id}"' in page and "测量报告.pdf" in page
     pdf = client.get(f"/c/{community.slug}/attachments/{report.id}/display")
     assert pdf.mimetype == "application/pdf" and pdf.data == files.pdf(2)
+    page_image = client.get(f"/c/{community.slug}/attachments/{report.id}/thumb-fallback")
+    assert page_image.mimetype == "image/jpeg" and f"/attachments/{report.id}/thumb\"" in page
 
 
 # ---------------------------------------------------------------- the record and backups
@@ -425,6 +432,23 @@ def test_the_demo_parking_item_has_a_plan_a_photo_and_the_experts_report(app, cl
             ids = re.findall(r'\sid="([^"]+)"', html)
             assert not parser.errors and len(ids) == len(set(ids)), url
     page = client.get(f"/c/{sunshine.slug}/items/{parking.id}").get_data(as_text=True)
-    assert page.count('loading="lazy"') == 2 and "消防通道测量报告.pdf" in page
+    assert page.count('loading="lazy"') == 3 and "消防通道测量报告.pdf" in page  # 2 pictures, 1 first page
     # The parking plan is being voted on: its evidence is fixed now.
     assert client.get(f"/c/{sunshine.slug}/attachments/item/{parking.id}/new").status_code == 409
+
+
+def test_a_new_photo_reaches_the_item_page_live(setup, socket_client):
+    from deliberation import realtime
+
+    community, author, item = setup
+    sc = socket_client()
+    assert sc.emit("join", {"room": f"item:{item.id}", "locale": "zh_CN", "last_id": realtime.last_event_id()},
+                   callback=True)["ok"]
+    sc.get_received()
+    added = _add(community, author, item, files.png(), alt="东门空地")
+    (event,) = [e["args"][0] for e in sc.get_received() if e["name"] == "attachments.changed"]
+    assert event["target"] == f"#attachments-item-{item.id}"
+    assert 'alt="东门空地"' in event["html"] and f"/attachments/{added.id}/thumb" in event["html"]
+    attachments.remove_attachment(actor=author, community=community, attachment_id=added.id)
+    (event,) = [e["args"][0] for e in sc.get_received() if e["name"] == "attachments.changed"]
+    assert "gallery-item" not in event["html"]

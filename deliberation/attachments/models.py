@@ -44,6 +44,7 @@ class Attachment(db.Model):
     fallback_mimetype: Mapped[str | None] = mapped_column(String(40))
     thumb_sha256: Mapped[str | None] = mapped_column(String(64))
     thumb_fallback_sha256: Mapped[str | None] = mapped_column(String(64))
+    # An image's display size; a PDF's first-page thumbnail size (when PDFium could draw it).
     width: Mapped[int | None]
     height: Mapped[int | None]
     page_count: Mapped[int | None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import threading
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
@@ -18,6 +19,15 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps
 
 from ..errors import ValidationError
+
+try:  # A PDF's first page as a thumbnail: PDFium, shipped inside the pypdfium2 wheel (no service).
+    import pypdfium2
+
+    PDF_THUMBNAILS = True
+except ImportError:  # pragma: no cover - the pinned requirements include it
+    PDF_THUMBNAILS = False
+# PDFium must not be called from two threads at once (the server runs many threads).
+_PDFIUM = threading.Lock()
 
 try:  # HEIC (iPhone photos) needs libheif, which pillow-heif ships in its wheels.
     from pillow_heif import register_heif_opener
@@ -196,5 +206,34 @@ def _process_pdf(data: bytes, name: str) -> Processed:
         raise damaged from None
     if pages < 1:
         raise damaged
+    variants = {"display": Variant(data, "application/pdf")}
+    first = _first_page(data)
+    if first is not None:
+        variants["thumb"] = Variant(_encode(first, "WEBP", quality=80, method=4), "image/webp")
+        variants["thumb_fallback"] = Variant(_encode(first, "JPEG", quality=85, optimize=True), "image/jpeg")
     return Processed(kind="pdf", source_format="pdf", name=_named(name or "document", "pdf"),
-                     variants={"display": Variant(data, "application/pdf")}, page_count=pages)
+                     variants=variants, page_count=pages,
+                     width=first.width if first is not None else None,
+                     height=first.height if first is not None else None)
+
+
+def _first_page(data: bytes) -> Image.Image | None:
+    """The first page drawn at thumbnail size, or None when it cannot be drawn (the PDF is still
+    taken: pypdf read it, and a missing thumbnail only shows a plain document icon)."""
+    if not PDF_THUMBNAILS:  # pragma: no cover
+        return None
+    with _PDFIUM:
+        try:
+            document = pypdfium2.PdfDocument(data)
+            try:
+                page = document[0]
+                width, height = page.get_size()
+                if not (width > 0 and height > 0):
+                    return None
+                image = page.render(scale=THUMB_BOX / max(width, height)).to_pil()
+                page.close()
+            finally:
+                document.close()
+        except (pypdfium2.PdfiumError, ValueError, OSError):
+            return None
+    return image.convert("RGB")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import current_app, render_template
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from .. import realtime
 from ..accounts.models import User
@@ -43,6 +43,16 @@ def attachments_of(target_key: str, target_id: int) -> list[Attachment]:
     return list(db.session.scalars(
         select(Attachment).where(Attachment.target == target_key, Attachment.target_id == target_id)
         .order_by(Attachment.id)))
+
+
+def on_item(item_id: int, *, kind: str | None = None) -> list[Attachment]:
+    """Every file that belongs to an agenda item: on it, its reviews, its convention, ..."""
+    conditions = [(Attachment.target == key) & Attachment.target_id.in_(ids)
+                  for key, ids in ((k, t.ids_on_item(item_id)) for k, t in TARGETS.items()) if ids is not None]
+    query = select(Attachment).where(or_(*conditions))
+    if kind is not None:
+        query = query.where(Attachment.kind == kind)
+    return list(db.session.scalars(query.order_by(Attachment.id)))
 
 
 def load_target(*, community: Community, target_key: str, target_id: int, viewer: User | None):
@@ -153,6 +163,8 @@ def file_for(*, viewer: User | None, community: Community, attachment_id: int, v
     if sha is None:
         raise NotFound()
     mimetype = getattr(attachment, columns[1]) if columns[1] else "image/webp"
+    if variant == "thumb-fallback" and attachment.kind == AttachmentKind.PDF:
+        mimetype = "image/jpeg"  # a PDF's first page is drawn as a JPEG
     return ServedFile(attachment=attachment, sha256=sha, mimetype=mimetype)
 
 

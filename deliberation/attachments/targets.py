@@ -9,6 +9,7 @@ and where its page is. Agenda items and reviews are registered here; later compo
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, select
 
 from ..accounts.models import User
 from ..agenda import services as agenda
@@ -47,6 +48,10 @@ class Target:
         """The agenda item the thing belongs to (its page shows the files live)."""
         return None
 
+    def ids_on_item(self, item_id: int) -> Select | None:
+        """A query of the ids of this kind of thing that belong to an agenda item (None: none do)."""
+        return None
+
 
 def _check_item_open(item: AgendaItem) -> None:
     if item.status not in OPEN_ITEM_STATUSES:
@@ -78,6 +83,9 @@ class ItemTarget(Target):
     def item_of(self, thing):
         return thing
 
+    def ids_on_item(self, item_id):
+        return select(AgendaItem.id).where(AgendaItem.id == item_id)
+
 
 class ReviewTarget(Target):
     key = "review"
@@ -99,6 +107,9 @@ class ReviewTarget(Target):
 
     def item_of(self, thing):
         return thing.request.item
+
+    def ids_on_item(self, item_id):
+        return select(Review.id).where(Review.item_id == item_id)
 
 
 TARGETS: dict[str, Target] = {}

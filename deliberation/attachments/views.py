@@ -29,9 +29,14 @@ FILE_CSP = {
 EXTENSIONS = {"image/webp": "webp", "image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
 
 
+def may_attach_to(community, target_key: str, thing) -> bool:
+    """For the pages of other components: may the person viewing add files to this thing?"""
+    return services.may_attach(actor=_viewer(), community=community, target_key=target_key, thing=thing)
+
+
 @bp.app_context_processor
 def attachment_helpers():
-    return {"attachments_of": services.attachments_of}
+    return {"attachments_of": services.attachments_of, "may_attach_to": may_attach_to}
 
 
 def _viewer():

@@ -25,6 +25,7 @@ PAGES = ["/", "/login", "/register", "/c/yangguang/", "/c/yangguang/items", "/c/
          # Residents without phones: the staff list, acting for 钱奶奶, her item, the claim page.
          "/c/yangguang/residents", "/c/yangguang/residents/{grandma}", "/c/yangguang/items/{grandma_item}",
          "/c/yangguang/claim",
+         "/c/yangguang/attachments/{plan}", "/c/yangguang/attachments/meeting/{next}/new",
          "/missing-page"]
 
 
@@ -33,6 +34,7 @@ def demo(live_app):
     """Load the demo once; return the ids the page list needs."""
     from deliberation.accounts.models import User
     from deliberation.agenda.models import AgendaItem
+    from deliberation.attachments.models import Attachment
     from deliberation.communities.models import Community
     from deliberation.conventions.models import Convention
     from deliberation.meetings.models import Meeting
@@ -64,6 +66,8 @@ def demo(live_app):
             "grandma": first(db.select(User.id).where(User.display_name == "钱奶奶")),
             "grandma_item": first(db.select(AgendaItem.id).where(AgendaItem.community_id == community.id,
                                                                   AgendaItem.entered_by_id.is_not(None))),
+            "plan": first(db.select(Attachment.id).where(Attachment.community_id == community.id,
+                                                         Attachment.name.startswith("东门空地平面图"))),
         }
         db.session.remove()
     assert all(ids.values()), ids
