@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import inspect, select
 
-from .extensions import db
+from .extensions import db, internal_request_context
 
 
 def database_is_empty() -> bool:
@@ -34,7 +34,7 @@ def register_cli(app: Flask) -> None:
                 return
             raise click.ClickException("The database is not empty. Use a fresh database for the demo.")
         # Services render fragments and links; give them a request to render in.
-        with current_app.test_request_context("/"):
+        with internal_request_context():
             summary = load_demo()
         click.echo(summary)
 
@@ -69,7 +69,7 @@ def register_cli(app: Flask) -> None:
         """Close every vote whose closing time has passed and record its result."""
         from .voting.services import close_due_measures
 
-        with current_app.test_request_context("/"):
+        with internal_request_context():
             closed = close_due_measures()
         click.echo(f"Closed {closed} vote(s).")
 
@@ -87,7 +87,7 @@ def register_cli(app: Flask) -> None:
         from .records.services import verify
         from .voting import services as voting_services
 
-        with current_app.test_request_context("/"):
+        with internal_request_context():
             broken = False
             for community in [get_community(slug)] if slug else list_communities():
                 result = verify(community)

@@ -71,10 +71,23 @@ def _owner_only(path: str) -> None:
         pass
 
 
+INTERNAL = "deliberation.internal"
+
+
+def internal_request_context():
+    """A request context for work outside HTTP (CLI, background tasks) that renders templates
+    and builds URLs, and writes: its transactions take the write lock up front like a POST's.
+    (A plain ``test_request_context("/")`` looks like a GET, whose transactions only read.)"""
+    from flask import current_app
+
+    return current_app.test_request_context("/", environ_overrides={INTERNAL: True})
+
+
 def _expects_writes() -> bool:
-    """GET and HEAD requests only read; everything else (POST, sockets, CLI, tests) may write."""
-    if has_request_context() and g.get("expect_writes"):
-        return True  # a GET that must write (see ``writing``)
+    """GET and HEAD requests only read; everything else (POST, sockets, CLI, background tasks,
+    tests) may write."""
+    if has_request_context() and (g.get("expect_writes") or request.environ.get(INTERNAL)):
+        return True  # a GET that must write (see ``writing``), or work outside HTTP
     return not (has_request_context() and request.method in ("GET", "HEAD"))
 
 

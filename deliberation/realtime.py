@@ -25,7 +25,7 @@ from flask_socketio import emit, join_room, leave_room
 from sqlalchemy import JSON, String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .extensions import db, socketio
+from .extensions import db, internal_request_context, socketio
 from .timeutil import utcnow
 
 LANGUAGES = ("zh_CN", "en")
@@ -78,7 +78,7 @@ def announce(
     the sequence that led to it (a secret vote's turnout must not replay ballot by ballot)."""
     events = []
     # Outside a request (CLI, scheduled jobs) templates still need one to build URLs.
-    scope = nullcontext() if has_request_context() else current_app.test_request_context("/")
+    scope = nullcontext() if has_request_context() else internal_request_context()
     try:
         with scope:
             if replaces:
@@ -90,7 +90,10 @@ def announce(
                         payload.update(html=render(), target=target, swap=swap)
                 event = LiveEvent(room=f"{room}|{locale}", name=name, payload=payload)
                 db.session.add(event)
-                events.append(event)
+                db.session.flush()
+                # Kept as plain values: after the commit another thread's ``replaces`` may
+                # already have deleted the row, and reloading it would fail.
+                events.append((event.id, event.room, payload))
             db.session.commit()
     except Exception:
         # The change itself is already committed; a missed live event must not turn it into
@@ -98,14 +101,14 @@ def announce(
         db.session.rollback()
         current_app.logger.exception("Could not store live event %s for %s", name, room)
         return []
-    for event in events:
+    for event_id, event_room, payload in events:
         try:
-            socketio.emit(name, {**event.payload, "id": event.id}, to=event.room)
+            socketio.emit(name, {**payload, "id": event_id}, to=event_room)
         except Exception:
-            current_app.logger.exception("Could not emit live event %s", event.id)
-    if events[-1].id % 500 == 0:
+            current_app.logger.exception("Could not emit live event %s", event_id)
+    if events[-1][0] % 500 == 0:
         _prune()
-    return [event.id for event in events]
+    return [event_id for event_id, _room, _payload in events]
 
 
 def _forget_earlier(room: str, name: str, target: str | None) -> None:
@@ -167,7 +170,7 @@ def restate(room: str, renders: dict[str, Callable[[], str]], *, key: str, value
         select(LiveEvent).where(LiveEvent.room.in_([f"{room}|{locale}" for locale in LANGUAGES]),
                                 LiveEvent.name.in_(list(renders)))
     ).all()
-    scope = nullcontext() if has_request_context() else current_app.test_request_context("/")
+    scope = nullcontext() if has_request_context() else internal_request_context()
     changed = 0
     with scope:
         for event in stored:

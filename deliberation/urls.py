@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, url_for
+from flask import has_request_context, url_for
+
+from .extensions import internal_request_context
 
 
 def safe_next(target: str | None) -> str | None:
@@ -21,5 +23,5 @@ def link(endpoint: str, **values) -> str:
     """url_for that also works where services run outside a request (CLI, tests, jobs)."""
     if has_request_context():
         return url_for(endpoint, **values)
-    with current_app.test_request_context("/"):
+    with internal_request_context():
         return url_for(endpoint, **values)

@@ -273,3 +273,35 @@ def test_saving_and_publishing_minutes_is_one_action(hall):
     assert meeting.minutes_published_at is not None and meeting.minutes_text.startswith("会议纪要")
     with pytest.raises(InvalidTransition):
         meetings.save_minutes(actor=chair, community=community, meeting_id=meeting.id, text="改写", publish=True)
+
+
+# ---------------------------------------------------------------- work outside HTTP
+
+
+def test_work_outside_http_takes_the_write_lock_up_front(app):
+    """The CLI and background tasks render in a request context of their own; their
+    transactions must begin like a POST's (BEGIN IMMEDIATE on SQLite), or a concurrent writer
+    makes their first write fail at once with "database is locked"."""
+    from deliberation.extensions import _expects_writes, internal_request_context
+
+    with app.test_request_context("/", method="GET"):
+        assert not _expects_writes()
+    with internal_request_context():
+        assert _expects_writes()
+
+
+def test_a_live_event_removed_meanwhile_does_not_break_the_announcement(app, monkeypatch):
+    """Another thread's announcement that replaces the state may delete the stored events of
+    this one between its commit and its emit; announcing must still succeed."""
+    from deliberation import realtime
+
+    sent = []
+
+    def emit_and_delete(name, payload, to):
+        with db.engine.begin() as other:  # another connection, like another thread's
+            other.execute(db.delete(realtime.LiveEvent))
+        sent.append((payload["id"], to))
+
+    monkeypatch.setattr(realtime.socketio, "emit", emit_and_delete)
+    ids = realtime.announce("item:1", "item.changed", data={"id": 1})
+    assert len(ids) == len(realtime.LANGUAGES) and [i for i, _ in sent] == ids
