@@ -16,7 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 # Stable constraint names, so Alembic migrations can refer to (and SQLite batch mode can
 # rebuild) constraints by name on every engine.
@@ -59,6 +59,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _expects_writes() -> bool:
     """GET and HEAD requests only read; everything else (POST, sockets, CLI, tests) may write."""
+    if has_request_context() and g.get("only_reading"):
+        return False  # a read inside a POST (see ``reading``)
     if has_request_context() and g.get("expect_writes"):
         return True  # a GET that must write (see ``writing``)
     return not (has_request_context() and request.method in ("GET", "HEAD"))
@@ -78,6 +80,41 @@ class writing:
         if has_request_context():
             g.expect_writes = False
         return False
+
+
+class reading:
+    """``with reading():`` around what a POST only reads after its commit (showing the receipt,
+    checking whether a retried ballot is stored): its transaction is a plain BEGIN, which in WAL
+    mode never waits for the write lock, so a rush of writers cannot make it time out after the
+    change was already saved."""
+
+    def __enter__(self):
+        db.session.rollback()  # end whatever transaction this request holds
+        if has_request_context():
+            g.only_reading = True
+        return self
+
+    def __exit__(self, *exc):
+        if has_request_context():
+            g.only_reading = False
+        return False
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_write(session, _flush_context) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_write(session) -> None:
+    session.info.pop("wrote", None)
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_commit(session) -> None:
+    """A request that committed a change must never say afterwards that nothing was saved."""
+    if session.info.pop("wrote", None) and has_request_context():
+        g.saved_something = True
 
 
 @event.listens_for(Engine, "begin")

@@ -12,6 +12,7 @@ closed. Everything that changes what one voter may do locks that voter's roll en
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -562,6 +563,25 @@ def _new_receipt() -> str:
     return f"{code[:4]}-{code[4:8]}-{code[8:]}"
 
 
+def plan_receipt() -> str:
+    """A fresh receipt code for the confirmation step: the voter sees it before casting, and the
+    ballot is stored with it, so a voter whose ballot was stored always holds its receipt, even
+    when the answer after the commit never reached them."""
+    return _new_receipt()
+
+
+_RECEIPT_FORM = re.compile(rf"^[{RECEIPT_ALPHABET}]{{4}}-[{RECEIPT_ALPHABET}]{{4}}-[{RECEIPT_ALPHABET}]{{4}}$")
+
+
+def receipt_counted(measure: Measure, receipt: str | None) -> bool:
+    """Whether a ballot with this receipt is stored on this measure (for a voter who retries)."""
+    if not receipt or not _RECEIPT_FORM.match(receipt):
+        return False
+    return db.session.scalar(
+        select(func.count()).select_from(Ballot).where(Ballot.measure_id == measure.id, Ballot.receipt == receipt)
+    ) > 0
+
+
 def _lock_open_measure(community: Community, measure_id: int, *, for_ballots: bool = True) -> Measure:
     """The measure, share-locked, if it takes ballots now. Proxies (``for_ballots`` False) may
     also be given between the announcement and the opening time, and on any open measure."""
@@ -591,8 +611,10 @@ def _lock_roll_entry(measure: Measure, voter_id: int, *, own: bool) -> Eligibili
     return entry
 
 
-def _store(measure: Measure, entry: Eligibility, content: dict, *, channel: str, cast_by: User | None) -> str:
-    """Participation and ballot in one transaction, linked by nothing."""
+def _store(measure: Measure, entry: Eligibility, content: dict, *, channel: str, cast_by: User | None,
+           receipt: str | None = None) -> str:
+    """Participation and ballot in one transaction, linked by nothing. ``receipt`` is the code
+    the voter was shown on the confirmation step (a malformed one is replaced)."""
     db.session.add(Participation(measure_id=measure.id, voter_id=entry.user_id, channel=channel,
                                  cast_by_id=cast_by.id if cast_by else None))
     try:
@@ -600,17 +622,24 @@ def _store(measure: Measure, entry: Eligibility, content: dict, *, channel: str,
     except IntegrityError:
         db.session.rollback()
         raise Conflict(_l("A ballot has already been cast for this voter. Each voter has one ballot.")) from None
-    receipt = _new_receipt()
+    if not receipt or not _RECEIPT_FORM.match(receipt):
+        receipt = _new_receipt()
     db.session.add(Ballot(id=secrets.token_hex(16), measure_id=measure.id, receipt=receipt, content=content,
                           weight=entry.weight, area=entry.area,
                           voter_id=None if measure.secret else entry.user_id))
+    try:
+        db.session.flush()
+    except IntegrityError:  # receipts are unique: a code already on the board is never reused
+        db.session.rollback()
+        raise Conflict(_l("That receipt code is already taken. Please confirm your ballot again.")) from None
     return receipt
 
 
 def cast_ballot(*, actor: User, community: Community, measure_id: int, content: dict,
-                for_voter_id: int | None = None) -> str:
+                for_voter_id: int | None = None, receipt: str | None = None) -> str:
     """Cast the actor's own ballot, or (``for_voter_id``) a ballot as someone's proxy.
-    Returns the receipt code. Final: there is no second ballot and no change."""
+    Returns the receipt code (``receipt``, the one shown on the confirmation step, when given).
+    Final: there is no second ballot and no change."""
     measure = _lock_open_measure(community, measure_id)
     if for_voter_id is None or int(for_voter_id) == actor.id:
         entry = _lock_roll_entry(measure, actor.id, own=True)
@@ -629,7 +658,8 @@ def cast_ballot(*, actor: User, community: Community, measure_id: int, content: 
         channel = Channel.PROXY
     if has_voted(measure, entry.user_id):
         raise Conflict(_l("A ballot has already been cast for this voter. Each voter has one ballot."))
-    receipt = _store(measure, entry, _clean_content(measure, content), channel=channel, cast_by=actor)
+    receipt = _store(measure, entry, _clean_content(measure, content), channel=channel, cast_by=actor,
+                     receipt=receipt)
     db.session.commit()
     _announce_turnout(measure)
     return receipt
