@@ -121,6 +121,11 @@ def seed_into(url: str, instance: Path, items: int, comments: int, on_item: int)
         if rows:
             db.session.execute(insert(Comment), rows)
         db.session.commit()
+        # Statistics as a running app keeps them (issue 22: without them both apps sorted every row).
+        from sqlalchemy import text
+
+        db.session.execute(text("PRAGMA optimize=0x10002" if url.startswith("sqlite") else "ANALYZE"))
+        db.session.commit()
 
 
 # ---------------------------------------------------------------- servers
