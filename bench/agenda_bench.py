@@ -52,7 +52,13 @@ TARGETS = {
 def seed(workdir: Path, items: int, comments: int, on_item: int) -> str:
     """A fresh migrated SQLite database with the data set; returns its URL."""
     url = f"sqlite:///{workdir / 'bench.db'}"
-    os.environ.update(DATABASE_URL=url, INSTANCE_PATH=str(workdir / "instance"), SECRET_KEY="bench")
+    seed_into(url, workdir / "instance", items, comments, on_item)
+    return url
+
+
+def seed_into(url: str, instance: Path, items: int, comments: int, on_item: int) -> None:
+    """The data set in the (empty) database at url: item 1 has on_item comments."""
+    os.environ.update(DATABASE_URL=url, INSTANCE_PATH=str(instance), SECRET_KEY="bench")
     sys.path.insert(0, str(ROOT))
     from flask_migrate import upgrade
     from sqlalchemy import insert
@@ -115,7 +121,11 @@ def seed(workdir: Path, items: int, comments: int, on_item: int) -> str:
         if rows:
             db.session.execute(insert(Comment), rows)
         db.session.commit()
-    return url
+        # Statistics as a running app keeps them (issue 22: without them both apps sorted every row).
+        from sqlalchemy import text
+
+        db.session.execute(text("PRAGMA optimize=0x10002" if url.startswith("sqlite") else "ANALYZE"))
+        db.session.commit()
 
 
 # ---------------------------------------------------------------- servers

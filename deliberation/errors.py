@@ -6,7 +6,7 @@ anything uncaught becomes a readable page in the user's language (never a traceb
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -87,7 +87,7 @@ FALLBACK_500 = (
 )
 
 
-def render_error(status: int, message=None, *, allowed=()):
+def render_error(status: int, message=None, hint=None, *, allowed=()):
     status_key = status if status in ERROR_TITLES else (500 if status >= 500 else 400)
     return (
         render_template(
@@ -95,7 +95,7 @@ def render_error(status: int, message=None, *, allowed=()):
             status=status,
             title=ERROR_TITLES[status_key],
             message=message,
-            hint=ERROR_HINTS[status_key],
+            hint=hint or ERROR_HINTS[status_key],
             allowed=[str(label) for label in allowed],
         ),
         status,
@@ -107,6 +107,12 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.before_request
+    def nothing_saved_yet() -> None:
+        # Set after a commit that wrote (extensions._remember_commit); one app context may serve
+        # several requests (tests, scripts), so each request starts without it.
+        g.pop("saved_something", None)
+
     @app.errorhandler(CSRFError)
     def csrf_error(_err):
         return render_error(400, _l("This form has expired or was sent from another site. "
@@ -140,7 +146,13 @@ def register_error_handlers(app: Flask) -> None:
         from .extensions import db
 
         db.session.rollback()
-        response = render_error(503)
+        if g.get("saved_something"):
+            # The change was committed; only what came after (a re-read, the page) failed.
+            response = render_error(503, _l("Your change was saved, but the page could not be shown."),
+                                    hint=_l("Please reload the page in a moment; there is no need to send it "
+                                            "again."))
+        else:
+            response = render_error(503)
         return response[0], 503, {"Retry-After": "2"}
 
     from sqlalchemy.exc import DataError

@@ -895,3 +895,108 @@ def test_secret_ballots_carry_no_area_and_the_form_refuses_area_with_secrecy(hal
     export = client.get(f"/c/{community.slug}/measures/{measure.id}/board.json").get_json()
     assert "123.45" not in board and all(float(b["area"]) == 0 for b in export["ballots"])
     assert voting.checked_result(measure).ok  # and the board still recounts to the record
+
+
+# ---------------------------------------------------------------- honest answers after a commit
+
+
+def _confirm_step(client, base: str, choice: str = "yes") -> tuple[str, dict]:
+    """The confirmation page's receipt code and the form it sends to cast."""
+    page = client.post(f"{base}/vote", data={"choice": choice}, headers={"Accept-Language": "en"})
+    body = page.get_data(as_text=True)
+    code = re.search(r'class="receipt-preview"[^>]*>([^<]+)<', body).group(1)
+    token = re.search(r'name="receipt_token" value="([^"]+)"', body).group(1)
+    return code, {"choice": choice, "confirm": "1", "receipt_token": token}
+
+
+def test_the_confirmation_step_shows_the_receipt_the_ballot_is_stored_with(hall, client):
+    community, chair, _, residents = hall
+    measure = make_measure(community, chair=chair)
+    _login(client, residents[0])
+    base = f"/c/{community.slug}/measures/{measure.id}"
+    code, form = _confirm_step(client, base)
+    assert db_count(Ballot, Ballot.measure_id == measure.id) == 0
+    cast = client.post(f"{base}/vote", data=form)
+    assert cast.status_code == 200 and code in cast.get_data(as_text=True)
+    from deliberation.extensions import db
+
+    assert db.session.scalar(select(Ballot.receipt).where(Ballot.measure_id == measure.id)) == code
+
+
+def test_a_failure_after_the_commit_still_hands_out_the_receipt(hall, client, monkeypatch):
+    """The re-read after the commit times out (as it did behind a rush of writers): the ballot
+    is stored, so the voter gets its receipt, never "nothing was saved"."""
+    from sqlalchemy.exc import OperationalError
+
+    community, chair, _, residents = hall
+    measure = make_measure(community, chair=chair)
+    _login(client, residents[0])
+    base = f"/c/{community.slug}/measures/{measure.id}"
+    code, form = _confirm_step(client, base)
+
+    def locked(_measure):
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(voting, "_announce_turnout", locked)
+    cast = client.post(f"{base}/vote", data=form, headers={"Accept-Language": "en"})
+    body = cast.get_data(as_text=True)
+    assert cast.status_code == 200, body
+    assert code in body and "Nothing was saved" not in body
+    assert db_count(Ballot, Ballot.receipt == code) == 1
+    assert db_count(Participation, Participation.measure_id == measure.id) == 1
+
+
+def test_a_voter_who_retries_is_told_the_ballot_was_already_counted(hall, client):
+    community, chair, _, residents = hall
+    measure = make_measure(community, chair=chair)
+    _login(client, residents[0])
+    base = f"/c/{community.slug}/measures/{measure.id}"
+    code, form = _confirm_step(client, base)
+    assert client.post(f"{base}/vote", data=form).status_code == 200
+    retry = client.post(f"{base}/vote", data=form, headers={"Accept-Language": "en"})
+    body = retry.get_data(as_text=True)
+    assert retry.status_code == 200 and "already counted" in body and code in body
+    assert db_count(Ballot, Ballot.measure_id == measure.id) == 1
+    # Without the confirmation's token (a fresh form), the second ballot is simply refused.
+    fresh = client.post(f"{base}/vote", data={"choice": "no", "confirm": "1"})
+    assert fresh.status_code == 409 and db_count(Ballot, Ballot.measure_id == measure.id) == 1
+
+
+def test_a_receipt_token_cannot_be_forged_or_taken_from_another_voter(hall, client):
+    community, chair, _, residents = hall
+    measure = make_measure(community, chair=chair)
+    base = f"/c/{community.slug}/measures/{measure.id}"
+    _login(client, residents[0])
+    first_code, first_form = _confirm_step(client, base)
+    assert client.post(f"{base}/vote", data=first_form).status_code == 200
+    client.post("/logout")
+    _login(client, residents[1])
+    # Another voter's signed token: neither their receipt nor "already counted" for this voter.
+    stolen = client.post(f"{base}/vote", data=first_form)
+    assert stolen.status_code == 200 and "already" not in stolen.get_data(as_text=True)
+    assert db_count(Ballot, Ballot.receipt == first_code) == 1
+    assert db_count(Ballot, Ballot.measure_id == measure.id) == 2
+    client.post("/logout")
+    _login(client, residents[2])
+    forged = client.post(f"{base}/vote", data={"choice": "yes", "confirm": "1", "receipt_token": "x.y"})
+    assert forged.status_code == 200 and db_count(Ballot, Ballot.measure_id == measure.id) == 3
+
+
+def test_the_busy_page_after_a_commit_does_not_say_nothing_was_saved(hall, client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    community, chair, _, residents = hall
+    measure = make_measure(community, chair=chair)
+    _login(client, residents[0])
+    base = f"/c/{community.slug}/measures/{measure.id}"
+
+    def locked(_measure):
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(voting, "_announce_turnout", locked)
+    # No confirmation token (an old form): the app cannot show a receipt, but must not lie.
+    response = client.post(f"{base}/vote", data={"choice": "yes", "confirm": "1"},
+                           headers={"Accept-Language": "en"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503 and "Nothing was saved" not in body and "was saved" in body
+    assert db_count(Ballot, Ballot.measure_id == measure.id) == 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
@@ -980,6 +981,25 @@ def _new_receipt() -> str:
     return f"{code[:4]}-{code[4:8]}-{code[8:]}"
 
 
+def plan_receipt() -> str:
+    """A fresh receipt code for the confirmation step: the voter sees it before casting, and the
+    ballot is stored with it, so a voter whose ballot was stored always holds its receipt, even
+    when the answer after the commit never reached them."""
+    return _new_receipt()
+
+
+_RECEIPT_FORM = re.compile(rf"^[{RECEIPT_ALPHABET}]{{4}}-[{RECEIPT_ALPHABET}]{{4}}-[{RECEIPT_ALPHABET}]{{4}}$")
+
+
+def receipt_counted(measure: Measure, receipt: str | None) -> bool:
+    """Whether a ballot with this receipt is stored on this measure (for a voter who retries)."""
+    if not receipt or not _RECEIPT_FORM.match(receipt):
+        return False
+    return db.session.scalar(
+        select(func.count()).select_from(Ballot).where(Ballot.measure_id == measure.id, Ballot.receipt == receipt)
+    ) > 0
+
+
 def _lock_open_measure(community: Community, measure_id: int, *, for_ballots: bool = True) -> Measure:
     """The measure, share-locked, if it takes ballots now. Proxies (``for_ballots`` False) may
     also be given between the announcement and the opening time, and on any open measure."""
@@ -1046,8 +1066,10 @@ def _claim_place(measure: Measure, place: RegisterVoter, *, channel: str, voter_
                        _l("A ballot has already been cast for this voter. Each voter has one ballot.")) from None
 
 
-def _store(measure: Measure, entry: Eligibility, content: dict, *, channel: str, cast_by: User | None) -> str:
-    """Participation and ballot in one transaction, linked by nothing."""
+def _store(measure: Measure, entry: Eligibility, content: dict, *, channel: str, cast_by: User | None,
+           receipt: str | None = None) -> str:
+    """Participation and ballot in one transaction, linked by nothing. ``receipt`` is the code
+    the voter was shown on the confirmation step (a malformed one is replaced)."""
     place = None
     if entry.register_voter_id is not None:
         place = db.session.scalar(select(RegisterVoter).where(RegisterVoter.id == entry.register_voter_id)
@@ -1061,16 +1083,23 @@ def _store(measure: Measure, entry: Eligibility, content: dict, *, channel: str,
         db.session.rollback()
         raise Conflict(_l("A ballot has already been cast for this voter. Each voter has one ballot.")) from None
     return _add_ballot(measure, content, weight=place.weight if place else entry.weight,
-                       area=place.area if place else entry.area, voter_id=entry.user_id, place=place)
+                       area=place.area if place else entry.area, voter_id=entry.user_id, place=place,
+                       receipt=receipt)
 
 
 def _add_ballot(measure: Measure, content: dict, *, weight: Decimal, area: Decimal, voter_id: int | None,
-                place: RegisterVoter | None) -> str:
-    receipt = _new_receipt()
+                place: RegisterVoter | None, receipt: str | None = None) -> str:
+    if not receipt or not _RECEIPT_FORM.match(receipt):
+        receipt = _new_receipt()
     db.session.add(Ballot(id=secrets.token_hex(16), measure_id=measure.id, receipt=receipt, content=content,
                           weight=weight, area=Decimal(0) if measure.secret else area,
                           voter_id=None if measure.secret else voter_id,
                           register_voter_id=None if measure.secret or place is None else place.id))
+    try:
+        db.session.flush()
+    except IntegrityError:  # receipts are unique: a code already on the board is never reused
+        db.session.rollback()
+        raise Conflict(_l("That receipt code is already taken. Please confirm your ballot again.")) from None
     return receipt
 
 
@@ -1105,9 +1134,10 @@ def enter_place_ballot(*, actor: User, community: Community, measure_id: int, re
 
 
 def cast_ballot(*, actor: User, community: Community, measure_id: int, content: dict,
-                for_voter_id: int | None = None) -> str:
+                for_voter_id: int | None = None, receipt: str | None = None) -> str:
     """Cast the actor's own ballot, or (``for_voter_id``) a ballot as someone's proxy.
-    Returns the receipt code. Final: there is no second ballot and no change."""
+    Returns the receipt code (``receipt``, the one shown on the confirmation step, when given).
+    Final: there is no second ballot and no change."""
     measure = _lock_open_measure(community, measure_id)
     if for_voter_id is None or int(for_voter_id) == actor.id:
         entry = _lock_roll_entry(measure, actor.id, own=True)
@@ -1125,7 +1155,8 @@ def cast_ballot(*, actor: User, community: Community, measure_id: int, content: 
             raise PermissionDenied(_l("You do not hold a proxy from that person for this vote."))
         channel = Channel.PROXY
     _refuse_second_ballot(measure, entry)
-    receipt = _store(measure, entry, _clean_content(measure, content), channel=channel, cast_by=actor)
+    receipt = _store(measure, entry, _clean_content(measure, content), channel=channel, cast_by=actor,
+                     receipt=receipt)
     db.session.commit()
     _announce_turnout(measure)
     return receipt

@@ -7,10 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 
 import segno
-from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
@@ -18,7 +20,7 @@ from ..agenda.services import get_item
 from ..communities.permissions import can, require, roles_of
 from ..communities.services import get_community, verified_members
 from ..errors import DomainError, ValidationError
-from ..extensions import db
+from ..extensions import db, reading
 from ..forms import NOT_SUBMITTED, flash_refusals, show_error, status_for, submit_form
 from ..realtime import last_event_id
 from ..rendering import qr_svg, render
@@ -251,20 +253,48 @@ def vote(slug: str, measure_id: int):
     if for_voter and for_voter != current_user.id:
         grantor = next((p.grantor for p in services.proxies_held(measure, current_user.id)
                         if p.grantor_id == for_voter), None)
+    voter_id = for_voter or current_user.id
     try:
         content = services.check_ballot(measure, ballot_from(measure, request.form))
         if request.form.get("confirm") != "1":
+            planned = services.plan_receipt()
             return render("voting/confirm.html", community=community, measure=measure, content=content,
-                          for_voter=for_voter, grantor=grantor, form_values=request.form)
-        receipt = services.cast_ballot(actor=current_user, community=community, measure_id=measure.id,
-                                       content=content, for_voter_id=for_voter)
+                          for_voter=for_voter, grantor=grantor, form_values=request.form, receipt=planned,
+                          receipt_token=_receipt_signer().dumps([measure.id, voter_id, planned]))
+        planned = _planned_receipt(request.form.get("receipt_token"), measure.id, voter_id)
+        try:
+            receipt = services.cast_ballot(actor=current_user, community=community, measure_id=measure.id,
+                                           content=content, for_voter_id=for_voter, receipt=planned)
+        except (DomainError, OperationalError):
+            # The commit may have happened before the failure (a re-read after it timed out), or
+            # this is the voter's retry of a ballot already stored: then it was counted, say so.
+            with reading():
+                if planned and services.receipt_counted(measure, planned):
+                    return render("voting/receipt.html", community=community, measure=measure,
+                                  receipt=planned, content=content, grantor=grantor, already_counted=True)
+            raise
     except DomainError as err:
         if err.status_code in (403, 404):
             raise
         return _page(community, measure, status_code=err.status_code, error=str(err.message),
                      values=request.form, for_voter=for_voter)
-    return render("voting/receipt.html", community=community, measure=measure, receipt=receipt,
-                  content=content, grantor=grantor)
+    with reading():  # the ballot is stored: showing it must not wait for the write lock
+        return render("voting/receipt.html", community=community, measure=measure, receipt=receipt,
+                      content=content, grantor=grantor)
+
+
+def _receipt_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="ballot-receipt")
+
+
+def _planned_receipt(token: str | None, measure_id: int, voter_id: int) -> str | None:
+    """The receipt shown on this voter's confirmation step for this measure; signed, so a form
+    cannot choose someone else's code. A missing or foreign token gets a fresh code instead."""
+    try:
+        signed_measure, signed_voter, receipt = _receipt_signer().loads(token or "")
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return receipt if (signed_measure, signed_voter) == (measure_id, voter_id) else None
 
 
 @bp.route("/measures/<int:measure_id>/proxy", methods=["POST"])
