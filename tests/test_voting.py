@@ -21,7 +21,15 @@ from deliberation.errors import Conflict, InvalidTransition, NotFound, Permissio
 from deliberation.review import services as review
 from deliberation.timeutil import utcnow
 from deliberation.voting import services as voting
-from deliberation.voting.models import Ballot, Eligibility, Measure, MeasureStatus, Participation, Proxy
+from deliberation.voting.models import (
+    Ballot,
+    BallotEnvelope,
+    Eligibility,
+    Measure,
+    MeasureStatus,
+    Participation,
+    Proxy,
+)
 from tests.factories import admin_of, count_rows, make_community, make_item, make_measure, make_member, make_unit, race
 
 YES = {"choice": "yes"}
@@ -41,6 +49,16 @@ def hall(app):
 
 def _close(community, chair, measure):
     return voting.close_measure(actor=chair, community=community, measure_id=measure.id)
+
+
+def _cast(measure) -> list[dict]:
+    """Every ballot cast so far: public, or still sealed (a secret measure's wait in envelopes)."""
+    from deliberation.extensions import db
+
+    public = [{"receipt": b.receipt, "content": b.content}
+              for b in db.session.scalars(select(Ballot).where(Ballot.measure_id == measure.id))]
+    sealed = list(db.session.scalars(select(BallotEnvelope).where(BallotEnvelope.measure_id == measure.id)))
+    return public + [{"receipt": o["receipt"], "content": o["content"]} for o in voting._opened(measure, sealed)]
 
 
 # ---------------------------------------------------------------- defining and opening
@@ -148,7 +166,7 @@ def test_cast_ballot_twice_is_refused(hall):
     assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}", receipt)
     with pytest.raises(Conflict):
         voting.cast_ballot(actor=residents[0], community=community, measure_id=measure.id, content=NO)
-    assert db_count(Ballot, Ballot.measure_id == measure.id) == 1
+    assert len(_cast(measure)) == 1
 
 
 def test_votes_before_opening_and_after_closing_are_refused(hall):
@@ -163,7 +181,7 @@ def test_votes_before_opening_and_after_closing_are_refused(hall):
     _close(community, chair, closing)
     with pytest.raises(InvalidTransition):
         voting.cast_ballot(actor=residents[0], community=community, measure_id=closing.id, content=YES)
-    assert db_count(Participation) == 0 and db_count(Ballot) == 0
+    assert db_count(Participation) == 0 and db_count(Ballot) == 0 and db_count(BallotEnvelope) == 0
 
 
 def test_ballots_after_the_closing_time_are_refused_and_the_page_closes_the_measure(hall, client, auth):
@@ -198,10 +216,9 @@ def test_forged_ballots_are_refused(hall):
     # Extra keys in a ballot are not stored.
     voting.cast_ballot(actor=residents[0], community=community, measure_id=single.id,
                        content={"choice": "B", "voter": residents[0].id})
-    assert db_count(Ballot, Ballot.measure_id == single.id) == 1
-    from deliberation.extensions import db
+    assert len(_cast(single)) == 1
 
-    assert db.session.scalar(select(Ballot.content).where(Ballot.measure_id == single.id)) == {"choice": "B"}
+    assert [b["content"] for b in _cast(single)] == [{"choice": "B"}]
 
 
 def test_outsiders_and_other_communities_cannot_vote(hall):
@@ -269,7 +286,8 @@ def test_fifty_concurrent_submissions_by_one_voter_store_exactly_one_ballot(make
     with app.app_context():
         from deliberation.extensions import db
 
-        assert db.session.scalar(select(func.count(Ballot.id)).where(Ballot.measure_id == ids[1])) == 1
+        assert db.session.scalar(select(func.count(Ballot.id)).where(Ballot.measure_id == ids[1])) + \
+            db.session.scalar(select(func.count(BallotEnvelope.id)).where(BallotEnvelope.measure_id == ids[1])) == 1
         assert db.session.scalar(select(func.count(Participation.id)).where(Participation.measure_id == ids[1])) == 1
 
 
@@ -277,7 +295,7 @@ def test_the_database_refuses_a_second_participation_and_changes_to_records(hall
     from deliberation.extensions import db
 
     community, chair, _, residents = hall
-    measure = make_measure(community, chair=chair)
+    measure = make_measure(community, chair=chair, secret=False)  # its ballot goes straight to the table
     voting.cast_ballot(actor=residents[0], community=community, measure_id=measure.id, content=YES)
     db.session.add(Participation(measure_id=measure.id, voter_id=residents[0].id, channel="online"))
     with pytest.raises(IntegrityError):
@@ -302,6 +320,7 @@ def test_secret_ballots_cannot_be_joined_to_voters(hall):
     measure = make_measure(community, chair=chair)
     receipts = [voting.cast_ballot(actor=r, community=community, measure_id=measure.id, content=c)
                 for r, c in zip(residents, [YES, NO, YES, ABSTAIN, YES], strict=True)]
+    _close(community, chair, measure)  # every sealed ballot is public now
     columns = {c["name"] for c in inspect(db.session.connection()).get_columns("ballots")}
     assert columns == {"id", "measure_id", "receipt", "content", "weight", "area", "voter_id", "register_voter_id"}
     ballots = list(db.session.scalars(select(Ballot).where(Ballot.measure_id == measure.id)))
@@ -663,7 +682,7 @@ def test_vote_through_the_pages_with_a_confirmation_step_and_receipt(hall, clien
     assert empty.status_code == 400 and "请选择" in empty.get_data(as_text=True)
     check = client.post(f"{base}/vote", data={"choice": "B"})
     assert check.status_code == 200 and 'name="confirm"' in check.get_data(as_text=True)
-    assert db_count(Ballot, Ballot.measure_id == measure.id) == 0  # nothing cast before confirming
+    assert _cast(measure) == []  # nothing cast before confirming
     cast = client.post(f"{base}/vote", data={"choice": "B", "confirm": "1"})
     body = cast.get_data(as_text=True)
     assert cast.status_code == 200
@@ -671,9 +690,8 @@ def test_vote_through_the_pages_with_a_confirmation_step_and_receipt(hall, clien
     assert "回执" in body
     again = client.post(f"{base}/vote", data={"choice": "A", "confirm": "1"})
     assert again.status_code == 409
-    from deliberation.extensions import db
 
-    assert db.session.scalar(select(Ballot.receipt).where(Ballot.measure_id == measure.id)) == receipt
+    assert [b["receipt"] for b in _cast(measure)] == [receipt]
 
 
 def test_ranked_ballot_form_keeps_the_ranks_when_refused(hall, client):
@@ -1000,3 +1018,144 @@ def test_the_busy_page_after_a_commit_does_not_say_nothing_was_saved(hall, clien
     body = response.get_data(as_text=True)
     assert response.status_code == 503 and "Nothing was saved" not in body and "was saved" in body
     assert db_count(Ballot, Ballot.measure_id == measure.id) == 1
+
+
+# ---------------------------------------------------------------- unlinkable in the database (issue 18)
+
+
+def _secret_vote(community, chair, n: int):
+    voters = [make_member(community) for _ in range(n)]
+    measure = make_measure(community, chair=chair)
+    cast_order = []
+    for n_, who in enumerate(voters):
+        cast_order.append(voting.cast_ballot(actor=who, community=community, measure_id=measure.id,
+                                             content=[YES, NO, ABSTAIN][n_ % 3]))
+    return measure, voters, cast_order
+
+
+def test_secret_ballots_wait_sealed_and_move_in_shuffled_batches(hall):
+    from deliberation.extensions import db
+
+    community, chair, _, _ = hall
+    measure, voters, cast_order = _secret_vote(community, chair, 12)
+    sealed = db_count(BallotEnvelope, BallotEnvelope.measure_id == measure.id)
+    public = db_count(Ballot, Ballot.measure_id == measure.id)
+    assert sealed + public == 12 == db_count(Participation, Participation.measure_id == measure.id)
+    assert sealed >= voting.MIX_BATCH and public % voting.MIX_BATCH == 0  # whole batches only
+    for row in db.session.scalars(select(BallotEnvelope)):
+        assert "yes" not in row.sealed and "choice" not in row.sealed  # sealed: nothing readable
+    _close(community, chair, measure)
+    assert db_count(BallotEnvelope) == 0
+    board = voting.board(measure)
+    assert sorted(b.receipt for b in board) == sorted(cast_order) and len(board) == 12
+    assert voting.checked_result(measure).ok
+
+
+def test_a_failed_batch_loses_nothing_and_the_close_mixes_the_rest(hall, monkeypatch):
+    community, chair, _, _ = hall
+    broken = {"calls": 0}
+    real = voting.envelopes.open_sealed
+
+    def flaky(*args):
+        broken["calls"] += 1
+        if broken["calls"] == 3:  # dies in the middle of a batch
+            raise RuntimeError("killed")
+        return real(*args)
+
+    monkeypatch.setattr(voting.envelopes, "open_sealed", flaky)
+    measure, voters, cast_order = _secret_vote(community, chair, 11)
+    monkeypatch.setattr(voting.envelopes, "open_sealed", real)
+    assert db_count(Ballot) + db_count(BallotEnvelope) == 11 == db_count(Participation)
+    _close(community, chair, measure)
+    assert db_count(Ballot, Ballot.measure_id == measure.id) == 11 == len(voting.board(measure))
+
+
+KILL_SCRIPT = """
+import os, sys
+os.environ["SECRET_KEY"] = "tests-only-secret"
+from deliberation import create_app
+from deliberation.accounts.models import User
+from deliberation.communities.models import Community
+from deliberation.extensions import db
+from deliberation.voting import services as voting
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "TESTING": True, "LIVE_COALESCE_SECONDS": 0,
+                  "CLOSE_DUE_EVERY": 0, "RATELIMIT_ENABLED": False})
+with app.app_context():
+    community = db.session.get(Community, int(sys.argv[2]))
+    for uid in sys.argv[4:]:
+        voting.cast_ballot(actor=db.session.get(User, int(uid)), community=community,
+                           measure_id=int(sys.argv[3]), content={"choice": "yes"})
+        print(uid, flush=True)
+"""
+
+
+def test_nothing_cast_is_lost_across_a_kill_9(hall, database_url, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from deliberation.extensions import db
+
+    community, chair, _, _ = hall
+    voters = [make_member(community) for _ in range(40)]
+    measure = make_measure(community, chair=chair)
+    ids = [str(v.id) for v in voters]
+    community_id, chair_id, measure_id = community.id, chair.id, measure.id
+    db.session.commit()
+    db.session.remove()
+    script = tmp_path / "cast.py"
+    script.write_text(KILL_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    process = subprocess.Popen([sys.executable, str(script), database_url, str(community_id), str(measure_id), *ids],
+                               stdout=subprocess.PIPE, text=True, env=env)
+    for done, _line in enumerate(process.stdout, start=1):
+        if done == 17:  # in the middle of casting (and of mixing): no warning, no cleanup
+            os.kill(process.pid, signal.SIGKILL)
+            break
+    process.wait()
+    parts = db_count(Participation, Participation.measure_id == measure_id)
+    assert parts >= 17
+    assert db_count(Ballot, Ballot.measure_id == measure_id) + \
+        db_count(BallotEnvelope, BallotEnvelope.measure_id == measure_id) == parts
+    from deliberation.accounts.models import User
+    from deliberation.communities.models import Community
+
+    measure = db.session.get(Measure, measure_id)
+    _close(db.session.get(Community, community_id), db.session.get(User, chair_id), measure)
+    assert len(voting.board(measure)) == parts == voting.exact_turnout(measure).cast
+    assert voting.checked_result(measure).ok
+
+
+def test_a_select_only_postgres_role_cannot_link_secret_ballots(hall):
+    from sqlalchemy import create_engine
+
+    from deliberation.extensions import db
+    from tests.conftest import ON_POSTGRES
+
+    if not ON_POSTGRES:
+        pytest.skip("PostgreSQL: transaction ids and physical order")
+    community, chair, _, _ = hall
+    measure, voters, cast_order = _secret_vote(community, chair, 12)
+    _close(community, chair, measure)
+    db.session.execute(text("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dh_reader') THEN "
+                            "CREATE ROLE dh_reader LOGIN; END IF; END $$"))
+    db.session.execute(text("GRANT USAGE ON SCHEMA public TO dh_reader"))
+    db.session.execute(text("GRANT SELECT ON ALL TABLES IN SCHEMA public TO dh_reader"))
+    db.session.commit()
+    url = db.engine.url.set(username="dh_reader", password=None)
+    reader = create_engine(url)
+    try:
+        with reader.connect() as conn:
+            linked = conn.execute(text(
+                "SELECT p.voter_id FROM participations p JOIN ballots b ON b.xmin = p.xmin "
+                "WHERE p.measure_id = :m AND b.measure_id = :m"), {"m": measure.id}).all()
+            assert linked == []  # no ballot shares a transaction with a participation
+            stored = [r[0] for r in conn.execute(text(
+                "SELECT receipt FROM ballots WHERE measure_id = :m ORDER BY ctid"), {"m": measure.id})]
+            by_id = [r[0] for r in conn.execute(text(
+                "SELECT receipt FROM ballots WHERE measure_id = :m ORDER BY id"), {"m": measure.id})]
+    finally:
+        reader.dispose()
+    assert sorted(stored) == sorted(cast_order)
+    assert stored != cast_order and by_id != cast_order  # neither storage nor id order is the casting order

@@ -232,6 +232,18 @@ class Ballot(db.Model):
     voter: Mapped[User | None] = relationship()
 
 
+class BallotEnvelope(db.Model):
+    """A secret ballot as cast, sealed (``voting.envelopes``), until the mixer moves it into
+    ``ballots`` in a shuffled batch. Random id, no voter, no time."""
+
+    __tablename__ = "ballot_envelopes"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    sealed: Mapped[str] = mapped_column(Text)
+
+
 class Proxy(db.Model):
     """An owner's authorisation (委托) for another member to vote for them on one measure."""
 

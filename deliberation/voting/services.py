@@ -42,8 +42,10 @@ from ..records import services as records
 from ..review.services import require_no_open_objection
 from ..timeutil import utcnow
 from ..urls import link
+from . import envelopes
 from .models import (
     Ballot,
+    BallotEnvelope,
     BallotSheet,
     Channel,
     Electorate,
@@ -418,6 +420,10 @@ def tally(measure: Measure) -> dict:
                func.coalesce(func.sum(Eligibility.area), 0)).where(Eligibility.measure_id == measure.id)).one()
     ballots = [BallotRow(b.id, b.content, Decimal(b.weight), Decimal(b.area)) for b in db.session.scalars(
         select(Ballot).where(Ballot.measure_id == measure.id).order_by(Ballot.id))]
+    sealed = list(db.session.scalars(select(BallotEnvelope).where(BallotEnvelope.measure_id == measure.id)))
+    ballots += [BallotRow(row.id, ballot["content"], Decimal(ballot["weight"]))
+                for row, ballot in zip(sealed, _opened(measure, sealed), strict=True)]
+    ballots.sort(key=lambda b: b.id)
     absent = [Decimal(a) for a in db.session.scalars(
         select(Eligibility.area).where(
             Eligibility.measure_id == measure.id,
@@ -903,6 +909,7 @@ def close_measure(*, actor: User | None, community: Community, measure_id: int) 
         db.session.rollback()
         raise Conflict()
     if measure.method == "ballots":
+        mix_envelopes(measure, final=True)  # every sealed ballot is public before the count
         measure.result = tally(measure)
     _finish(measure, actor, community, now)
     return measure
@@ -1091,10 +1098,14 @@ def _add_ballot(measure: Measure, content: dict, *, weight: Decimal, area: Decim
                 place: RegisterVoter | None, receipt: str | None = None) -> str:
     if not receipt or not _RECEIPT_FORM.match(receipt):
         receipt = _new_receipt()
+    if measure.secret:
+        # Sealed beside the participation; the mixer moves it to the ballots later, with others.
+        db.session.add(BallotEnvelope(id=secrets.token_hex(16), measure_id=measure.id, sealed=envelopes.seal(
+            _envelope_secret(), measure.id, {"receipt": receipt, "content": content, "weight": str(weight)})))
+        return receipt
     db.session.add(Ballot(id=secrets.token_hex(16), measure_id=measure.id, receipt=receipt, content=content,
-                          weight=weight, area=Decimal(0) if measure.secret else area,
-                          voter_id=None if measure.secret else voter_id,
-                          register_voter_id=None if measure.secret or place is None else place.id))
+                          weight=weight, area=area, voter_id=voter_id,
+                          register_voter_id=place.id if place is not None else None))
     try:
         db.session.flush()
     except IntegrityError:  # receipts are unique: a code already on the board is never reused
@@ -1129,8 +1140,58 @@ def enter_place_ballot(*, actor: User, community: Community, measure_id: int, re
     receipt = _add_ballot(measure, clean, weight=place.weight, area=place.area, voter_id=None, place=place)
     record(actor=actor, action="vote.paper_entered", community=community, measure_id=measure.id, units=place.units)
     db.session.commit()
+    _mix_after_cast(measure)
     _announce_turnout(measure)
     return receipt
+
+
+# Envelopes move to the public ballots in batches of at least this many, and this many always
+# stay sealed until the close, so the last batch mixes at least as many ballots as any other.
+MIX_BATCH = 5
+
+
+def _envelope_secret() -> str:
+    return str(current_app.config.get("BALLOT_ENVELOPE_KEY") or current_app.config["SECRET_KEY"])
+
+
+def _opened(measure: Measure, rows: list[BallotEnvelope]) -> list[dict]:
+    secret = _envelope_secret()
+    return [envelopes.open_sealed(secret, measure.id, row.sealed) for row in rows]
+
+
+def mix_envelopes(measure: Measure, *, final: bool) -> int:
+    """Move sealed ballots of a secret measure into ``ballots`` in a shuffled batch: all of them
+    (``final``, at the close, in the closing transaction), else, once ``2 × MIX_BATCH`` wait,
+    a random choice of all but ``MIX_BATCH``. The caller commits. Returns how many moved."""
+    pending = list(db.session.scalars(select(BallotEnvelope).where(BallotEnvelope.measure_id == measure.id)))
+    if not final and len(pending) < 2 * MIX_BATCH:
+        return 0
+    chance = secrets.SystemRandom()
+    chance.shuffle(pending)
+    moving = pending if final else pending[:len(pending) - MIX_BATCH]
+    for envelope, ballot in zip(moving, _opened(measure, moving), strict=True):
+        db.session.add(Ballot(id=secrets.token_hex(16), measure_id=measure.id, receipt=ballot["receipt"],
+                              content=ballot["content"], weight=Decimal(ballot["weight"]), area=Decimal(0)))
+        db.session.delete(envelope)
+    db.session.flush()
+    return len(moving)
+
+
+def _mix_after_cast(measure: Measure) -> None:
+    """A batch of its own, after the casting transaction committed (so it shares nothing with it)."""
+    if not measure.secret:
+        return
+    try:
+        locked = db.session.scalar(select(Measure).where(Measure.id == measure.id).with_for_update())
+        if locked is not None and locked.status == MeasureStatus.OPEN and mix_envelopes(locked, final=False):
+            db.session.commit()
+        else:
+            db.session.rollback()
+    except Exception:
+        # The ballot is cast (committed, sealed); a batch that fails is simply tried again by the
+        # next ballot, and the close mixes whatever is left.
+        db.session.rollback()
+        current_app.logger.exception("Mixing the envelopes of measure %s failed", measure.id)
 
 
 def cast_ballot(*, actor: User, community: Community, measure_id: int, content: dict,
@@ -1158,6 +1219,7 @@ def cast_ballot(*, actor: User, community: Community, measure_id: int, content: 
     receipt = _store(measure, entry, _clean_content(measure, content), channel=channel, cast_by=actor,
                      receipt=receipt)
     db.session.commit()
+    _mix_after_cast(measure)
     _announce_turnout(measure)
     return receipt
 
@@ -1176,6 +1238,7 @@ def enter_paper_ballot(*, actor: User, community: Community, measure_id: int, vo
     receipt = _store(measure, entry, _clean_content(measure, content), channel=Channel.PAPER, cast_by=actor)
     record(actor=actor, action="vote.paper_entered", community=community, subject=voter, measure_id=measure.id)
     db.session.commit()
+    _mix_after_cast(measure)
     _announce_turnout(measure)
     return receipt
 

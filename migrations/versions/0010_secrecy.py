@@ -9,6 +9,8 @@ Create Date: 2026-11-30 07:30:00
   its result is written; the record of the vote covers what the results page shows.
 - measures.live_cast, live_figures: a secret measure's public figures, published in steps.
 - auth_sessions.id: from now on the SHA-256 of the cookie's token; existing ones are hashed.
+- ballot_envelopes: secret ballots as cast, sealed, until the mixer moves them into ballots in
+  shuffled batches (deliberation/voting/envelopes.py).
 - live_events: emptied. Events stored before this carried hidden comments' text and the
   projector's check-in link; they are transient (two days), so pages simply load afresh.
 """
@@ -49,6 +51,16 @@ def upgrade():
     with op.batch_alter_table('measures') as batch_op:
         batch_op.add_column(sa.Column('live_cast', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('live_figures', sa.JSON(), nullable=True))
+    op.create_table('ballot_envelopes',
+        sa.Column('id', sa.String(length=32), nullable=False),
+        sa.Column('measure_id', sa.Integer(), nullable=False),
+        sa.Column('sealed', sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(['measure_id'], ['measures.id'], name=op.f('fk_ballot_envelopes_measure_id_measures')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_ballot_envelopes')),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table('ballot_envelopes') as batch_op:
+        batch_op.create_index(batch_op.f('ix_ballot_envelopes_measure_id'), ['measure_id'], unique=False)
     op.execute("DELETE FROM live_events")
     bind = op.get_bind()
     for (token,) in bind.execute(sa.text("SELECT id FROM auth_sessions")).all():
@@ -70,6 +82,7 @@ def downgrade():
     elif dialect == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS measures_result_final ON measures")
         op.execute("DROP FUNCTION IF EXISTS measure_result_final()")
+    op.drop_table('ballot_envelopes')
     with op.batch_alter_table('measures') as batch_op:
         batch_op.drop_column('live_figures')
         batch_op.drop_column('live_cast')
