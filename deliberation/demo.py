@@ -55,9 +55,11 @@ def _register(contact: str, name: str) -> User:
     return accounts.register(display_name=name, contact=contact, password=DEMO_PASSWORD)
 
 
-def _join(user: User, community: Community, building: str, entrance: str, room: str, note: str = ""):
+def _join(user: User, community: Community, building: str, entrance: str, room: str, note: str = "",
+          not_listed: bool = False):
     return communities.request_membership(
-        actor=user, community=community, building=building, entrance=entrance, room=room, note=note
+        actor=user, community=community, building=building, entrance=entrance, room=room, note=note,
+        not_listed=not_listed,  # issue 19: a unit outside the register is asked for explicitly
     )
 
 
@@ -89,7 +91,7 @@ def load_demo() -> str:
     pending = _register(PENDING[0], PENDING[1])
     _join(pending, sunshine, *PENDING[2], note="刚搬来，房产证还在办理中。")
     rejected = _register(REJECTED[0], REJECTED[1])
-    membership = _join(rejected, sunshine, *REJECTED[2])
+    membership = _join(rejected, sunshine, *REJECTED[2], not_listed=True)
     communities.reject_membership(actor=people["13800000002"], community=sunshine, membership_id=membership.id,
                                   reason=REJECTED[3])
     grandma = communities.create_managed_account(

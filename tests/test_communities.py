@@ -126,8 +126,8 @@ def test_ids_from_another_community_lead_nowhere(app, db, client, auth):
     mine, theirs = make_community(), make_community()
     their_unit = make_unit(theirs)
     applicant = make_user()
-    their_request = services.request_membership(actor=applicant, community=theirs, building="1", entrance="",
-                                                room="1")
+    their_request = services.request_membership(actor=applicant, community=theirs, building="1", entrance="1",
+                                                room="101")
     staff = make_member(mine, Role.STAFF, Role.ADMIN)
     auth.login(staff)
     assert client.post(f"/c/{mine.slug}/members/{their_request.id}/verify").status_code == 404

@@ -442,6 +442,19 @@ def test_clause_by_clause_votes_then_the_final_vote_assemble_the_text_that_passe
     assert consolidated["text"] == convention.adopted_text
     assert records.verify(community).ok
     assert agenda.get_item(community=community, item_id=item.id, viewer=chair).status == "decided"
+    # The clause and amendment votes settle a text: none is tracked as an implementation, so
+    # none shows as "stalled" however long nothing is reported, and no progress can be posted on
+    # them; the final vote is tracked (the text is posted and made known).
+    rows = [records.resolution_of(m) for m in measures if m is not final]
+    assert any(r.outcome == "adopted" for r in rows)
+    later = utcnow() + timedelta(days=400)
+    assert records.implementation_states(rows, now=later) == {}
+    final_record = records.resolution_of(final)
+    assert records.implementation_states([final_record], now=later)[final_record.id].state == "stalled"
+    with pytest.raises(InvalidTransition):
+        records.post_update(actor=admin_of(community), community=community, seq=next(r for r in rows if r.outcome == "adopted").seq,
+                            status="in_progress",
+                            percent=10, note="", on_date=None)
 
 
 def test_a_failed_final_vote_leaves_the_convention_not_adopted(hall):
@@ -763,3 +776,35 @@ def test_a_reply_stays_on_a_clause_the_text_has_since_dropped_and_withdrawn_draf
     assert conventions.conventions_in_progress(community, None) == [convention]
     agenda.withdraw_item(actor=author, community=community, item_id=item.id, reason="先不弄了")
     assert conventions.conventions_in_progress(community, None) == []
+
+
+def test_the_page_shows_the_text_under_vote_then_the_text_in_force_without_stale_tags(hall, client):
+    community, chair, legal, author, residents, item, convention = hall
+    _accept(community, item)
+    # A legal objection on Art. 3, answered and resolved: no red tag may stay on the adopted text.
+    objection = _objection_on(community, chair, legal, item, convention)
+    review.answer_objection(actor=author, community=community, review_id=objection.id, body="改为2米")
+    review.close_objection(actor=legal, community=community, review_id=objection.id)
+    amendment = conventions.propose_amendment(actor=residents[0], community=community, convention_id=convention.id,
+                                              clause_key=_key(convention, 3), kind="replace",
+                                              text="遛狗时必须牵绳，绳长不超过2米。", reason="与条例一致")
+    conventions.freeze(actor=chair, community=community, convention_id=convention.id)
+    measures = conventions.open_votes(actor=chair, community=community, convention_id=convention.id,
+                                      plan=_plan(mode="clauses"))
+    roles = {v.measure_id: v for v, _m in conventions.votes_of(convention)}
+    vote = next(m for m in measures if roles[m.id].amendment_id == amendment.id)
+    _vote(community, vote, residents[:3], ["yes", "yes", "no"])
+    voting.close_measure(actor=chair, community=community, measure_id=vote.id)
+    final = conventions.open_final_vote(actor=chair, community=community, convention_id=convention.id)
+    url = f"/c/{community.slug}/conventions/{convention.id}"
+    during = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    text = during[during.index('id="text-title"'):during.index('id="amendments-title"')]
+    assert "Text under vote" in text and "绳长不超过2米" in text and "绳长不超过1.5米" not in text
+    _vote(community, final, residents[:3], ["yes", "yes", "yes"])
+    voting.close_measure(actor=chair, community=community, measure_id=final.id)
+    after = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    text = after[after.index('id="text-title"'):after.index('id="how-it-came-about"')]
+    assert "Text in force" in text and "绳长不超过2米" in text
+    assert "verdict-legal_objection" not in text and "Amendment 1" not in text  # no stale working state
+    history = after[after.index('id="how-it-came-about"'):]
+    assert history.startswith('id="how-it-came-about"><summary>') and 'id="amendments"' in history

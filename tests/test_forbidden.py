@@ -21,18 +21,26 @@ def test_a_resident_opening_staff_pages_is_told_who_may(app, client, auth):
     assert "Who can do this:" in english and "Community staff, Community admin" in english
 
 
-def test_editing_someone_elses_or_a_submitted_item_says_why(app, client, auth):
+def test_editing_someone_elses_item_or_one_under_vote_says_why(app, client, auth):
+    from deliberation.agenda import services as agenda
+    from deliberation.communities.models import Role
+    from tests.factories import admin_of, make_measure
+
     community = make_community()
     author = make_member(community)
     item = make_item(community, author)
     auth.login(make_member(community))
     other = client.get(f"/c/{community.slug}/items/{item.id}/edit", headers={"Accept-Language": "en"})
-    assert other.status_code == 403 and "Only the author can edit this item." in other.get_data(as_text=True)
+    body = other.get_data(as_text=True)
+    assert other.status_code == 403 and "Only the item&#39;s author can revise it" in body
+    assert "Who can do this:" in body
     auth.logout()
     auth.login(author)
-    submitted = client.get(f"/c/{community.slug}/items/{item.id}/edit", headers={"Accept-Language": "zh-CN"})
-    body = submitted.get_data(as_text=True)
-    assert submitted.status_code == 403 and "草稿阶段" in body and "谁可以这样做" in body
+    agenda.accept_item(actor=admin_of(community), community=community, item_id=item.id)
+    make_measure(community, item, chair=make_member(community, Role.CHAIR))
+    voting = client.get(f"/c/{community.slug}/items/{item.id}/edit", headers={"Accept-Language": "zh-CN"})
+    body = voting.get_data(as_text=True)
+    assert voting.status_code == 403 and "表决开始前可以修改" in body and "谁可以这样做" in body
 
 
 def test_every_action_in_the_policy_names_who_may_take_it(app):

@@ -22,6 +22,14 @@ class ItemForm(FlaskForm):
                                         "You can use **bold**, lists and links."))
 
 
+class ReviseForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Please give the item a title.")),
+                                                 Length(max=TITLE_MAX)])
+    body = TextAreaField(_l("Description"), validators=[Optional(), Length(max=BODY_MAX)])
+    note = TextAreaField(_l("What changed and why (optional)"), validators=[Optional(), Length(max=1000)],
+                         description=_l("e.g. “The unlock fee is dropped, as the legal adviser advised.”"))
+
+
 class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Please give the reason.")),
                                                      Length(max=REASON_MAX)],

@@ -141,3 +141,23 @@ class Support(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class ItemRevision(db.Model):
+    """One version of a submitted item's title and description. The first revision keeps the
+    text as it was submitted (number 1); each later one is a new row. Append-only in the
+    database, like the other records people rely on."""
+
+    __tablename__ = "item_revisions"
+    __table_args__ = (UniqueConstraint("item_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id"), index=True)
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")  # why it changed, in the reviser's words
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))  # who saved it (author, or staff for them)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User] = relationship()

@@ -20,7 +20,17 @@ from ..extensions import db
 from ..notifications import services as notifications
 from ..timeutil import utcnow
 from ..urls import link
-from .models import DISCUSSABLE, PUBLIC_STATUSES, TRANSITIONS, AgendaItem, Category, ItemEvent, ItemStatus, Support
+from .models import (
+    DISCUSSABLE,
+    PUBLIC_STATUSES,
+    TRANSITIONS,
+    AgendaItem,
+    Category,
+    ItemEvent,
+    ItemRevision,
+    ItemStatus,
+    Support,
+)
 
 TITLE_MAX = 120
 BODY_MAX = 20000
@@ -225,6 +235,69 @@ def save_draft(
     if submit:
         _announce_status(item)
     return item
+
+
+# Statuses in which the text may still change: discussed or reviewed, no vote announced yet
+# (opening a vote moves the item to "voting", and the text then stays as voted on).
+REVISABLE = frozenset({ItemStatus.SUBMITTED, ItemStatus.ACCEPTED, ItemStatus.IN_REVIEW, ItemStatus.SCHEDULED})
+
+
+def may_revise(user: User | None, community: Community, item: AgendaItem) -> bool:
+    """The author may revise their item while it is discussed or reviewed, before a vote; staff
+    may for a managed resident (who cannot log in)."""
+    if user is None or not getattr(user, "id", None) or item.status not in REVISABLE:
+        return False
+    if item.author_id == user.id:
+        return can(user, community, "items.propose")
+    return bool(item.author and item.author.is_managed and can(user, community, "accounts.manage"))
+
+
+def revisions_of(item: AgendaItem) -> list[ItemRevision]:
+    return list(db.session.scalars(select(ItemRevision).where(ItemRevision.item_id == item.id)
+                                   .order_by(ItemRevision.number)))
+
+
+def revise_item(*, actor: User, community: Community, item_id: int, title: str, body: str,
+                note: str = "") -> ItemRevision:
+    """Change a submitted item's title and description (after an objection, say). Every
+    version is kept: the first revision also stores the text as it was. Supporters are told."""
+    item = _item_in(community, item_id)
+    if item.status not in REVISABLE:
+        raise InvalidTransition(_l("The text can be revised while the item is discussed or reviewed, until a vote "
+                                   "opens."))
+    if not may_revise(actor, community, item):
+        raise PermissionDenied(_l("Only the item's author can revise it (or staff, for a resident without a phone)."),
+                               allowed=[_l("The item's author"), _l("Community staff, for a managed account")])
+    title, body, _category = _clean_item_fields(community, title, body, item.category_id)
+    note = (note or "").strip()
+    if len(note) > REASON_MAX:
+        raise ValidationError(_l("The note must be at most %(n)d characters.", n=REASON_MAX), field="note")
+    if (title, body) == (item.title, item.body):
+        raise ValidationError(_l("Nothing changed: edit the title or the description."), field="body")
+    earlier = revisions_of(item)
+    if not earlier:  # the text as submitted becomes version 1
+        db.session.add(ItemRevision(item_id=item.id, number=1, title=item.title, body=item.body,
+                                    author_id=item.author_id, created_at=item.submitted_at or item.created_at))
+    number = (earlier[-1].number if earlier else 1) + 1
+    revision = ItemRevision(item_id=item.id, number=number, title=title, body=body, note=note, author_id=actor.id)
+    db.session.add(revision)
+    item.title, item.body, item.updated_at = title, body, utcnow()
+    if actor.id != item.author_id:
+        record(actor=actor, action="item.revised", community=community, subject=item.author, item_id=item.id,
+               version=number)
+    supporters = db.session.scalars(select(Support.user_id).where(Support.item_id == item.id))
+    told = notifications.notify(recipients=[item.author_id, *supporters], kind="item.revised", actor=actor,
+                                community_id=community.id, item=title, version=number,
+                                link=link("agenda.versions", slug=community.slug, item_id=item.id,
+                                          a=number - 1, b=number))
+    try:
+        db.session.commit()
+    except IntegrityError:  # two revisions of one version at once: one is kept, nothing is lost silently
+        db.session.rollback()
+        raise Conflict() from None
+    notifications.announce_to(told)
+    _announce_status(item)
+    return revision
 
 
 def _move(item: AgendaItem, to: ItemStatus, *, actor: User | None, note: str = "") -> None:

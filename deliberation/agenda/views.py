@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -18,7 +20,7 @@ from ..errors import DomainError, PermissionDenied
 from ..forms import NOT_SUBMITTED, status_for, submit_form
 from ..rendering import render, wants_fragment
 from . import services
-from .forms import ItemForm, MergeForm, ReasonForm, SettingsForm
+from .forms import ItemForm, MergeForm, ReasonForm, ReviseForm, SettingsForm
 from .models import AgendaItem, ItemStatus
 
 bp = Blueprint("agenda", __name__, url_prefix="/c/<slug>")
@@ -96,17 +98,67 @@ def new(slug: str):
     return render("agenda/form.html", community=community, form=form, item=None, status_code=status_for(form))
 
 
+def _revise(community, item):
+    """A submitted item's revision: every version is kept (see the versions page)."""
+    if item.status not in services.REVISABLE:
+        raise PermissionDenied(_("The text can be revised while the item is discussed or reviewed, until a vote "
+                                 "opens."), allowed=[_("The item's author, before a vote opens")])
+    if not services.may_revise(current_user, community, item):
+        raise PermissionDenied(_("Only the item's author can revise it (or staff, for a resident without a phone)."),
+                               allowed=[_("The item's author"), _("Community staff, for a managed account")])
+    form = ReviseForm(obj=None if request.method == "POST" else item)
+    revised = submit_form(form, lambda: services.revise_item(actor=current_user, community=community,
+                                                            item_id=item.id, title=form.title.data,
+                                                            body=form.body.data, note=form.note.data))
+    if revised is not NOT_SUBMITTED:
+        flash(_("Version %(n)d is saved. Supporters are told.", n=revised.number), "success")
+        return redirect(url_for("agenda.versions", slug=community.slug, item_id=item.id, a=revised.number - 1,
+                                b=revised.number), 303)
+    return render("agenda/revise.html", community=community, item=item, form=form, status_code=status_for(form))
+
+
+@bp.route("/items/<int:item_id>/versions")
+def versions(slug: str, item_id: int):
+    """Every version of an item's text, and two of them side by side."""
+    community = get_community(slug)
+    item = services.get_item(community=community, item_id=item_id, viewer=current_user)
+    revisions = services.revisions_of(item)
+    by_number = {r.number: r for r in revisions}
+    b = by_number.get(request.args.get("b", type=int) or 0) or (revisions[-1] if revisions else None)
+    a = by_number.get(request.args.get("a", type=int) or 0) or (by_number.get(b.number - 1) if b else None)
+    rows = compare_texts(a.body, b.body) if a and b else []
+    return render("agenda/versions.html", community=community, item=item, revisions=revisions, a=a, b=b, rows=rows,
+                  may_revise=services.may_revise(current_user, community, item))
+
+
+def compare_texts(before: str, after: str) -> list[tuple[str, str, str]]:
+    """(change, left, right) per paragraph: same / changed / added / deleted. Paragraphs have no
+    identity to follow (unlike convention clauses), so they are matched by difflib."""
+    left = [p for p in (before or "").split("\n") if p.strip()]
+    right = [p for p in (after or "").split("\n") if p.strip()]
+    rows: list[tuple[str, str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=left, b=right, autojunk=False).get_opcodes():
+        if op == "equal":
+            rows += [("same", left[i], right[j]) for i, j in zip(range(i1, i2), range(j1, j2), strict=True)]
+        elif op == "replace":
+            for k in range(max(i2 - i1, j2 - j1)):
+                rows.append(("changed", left[i1 + k] if i1 + k < i2 else "", right[j1 + k] if j1 + k < j2 else ""))
+        elif op == "delete":
+            rows += [("deleted", left[i], "") for i in range(i1, i2)]
+        else:
+            rows += [("added", "", right[j]) for j in range(j1, j2)]
+    return rows
+
+
 @bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(slug: str, item_id: int):
     community = get_community(slug)
     item = services.get_item(community=community, item_id=item_id, viewer=current_user)
+    if item.status != ItemStatus.DRAFT:
+        return _revise(community, item)
     if item.author_id != current_user.id:
         raise PermissionDenied(_("Only the author can edit this item."), allowed=[_("The item's author")])
-    if item.status != ItemStatus.DRAFT:
-        raise PermissionDenied(_("An item can be edited only while it is a draft. Once submitted, its text stays "
-                                 "as neighbours supported it; add what changed in the discussion."),
-                               allowed=[_("The item's author, while it is a draft")])
     form = ItemForm(obj=item)
     form.category_id.choices = _category_choices(community)
     if submit_form(form, lambda: _save_item(community, form, item.id)) is not NOT_SUBMITTED:
@@ -135,6 +187,8 @@ def item_page_context(community, item: AgendaItem, comment_form=None) -> dict:
         "perms": discussion.comment_permissions(viewer, community),
         "action_form": ActionForm(formdata=None),
         "may_attach": attachments.may_attach(actor=viewer, community=community, target_key="item", thing=item),
+        "may_revise": services.may_revise(viewer, community, item),
+        "revision_count": len(services.revisions_of(item)),
     }
 
 

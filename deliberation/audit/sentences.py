@@ -53,6 +53,7 @@ SENTENCES = {
     "convention.revision_started": _l("%(actor)s started an amendment of the convention in force as %(item)s."),
     "amendment.proposed": _l("%(actor)s proposed amendment %(number)s to %(item)s."),
     "amendment.accepted": _l("%(actor)s took amendment %(number)s into %(item)s."),
+    "item.revised": _l("%(actor)s revised %(item)s for %(subject)s (version %(version)s)."),
 }
 
 # Words for detail values, by detail name (components later on the path add theirs: see now.py).

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
+from pypinyin import lazy_pinyin
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -92,13 +93,20 @@ def list_communities() -> list[Community]:
 
 
 def request_membership(
-    *, actor: User, community: Community, building: str, entrance: str, room: str, note: str = ""
+    *, actor: User, community: Community, building: str, entrance: str, room: str, note: str = "",
+    not_listed: bool = False,
 ) -> Membership:
-    """Ask to join, naming the unit one lives in. A rejected person may ask again."""
+    """Ask to join, naming the unit one lives in. A rejected person may ask again. Where the
+    community has a unit register the unit is one of it, unless the person says theirs is not
+    listed (and then should say why in the note, for staff to check)."""
     building = _clean_part(building, label=_l("building"), field_name="building", required=True)
     entrance = _clean_part(entrance, label=_l("unit (entrance)"), field_name="entrance", required=False)
     room = _clean_part(room, label=_l("room"), field_name="room", required=True)
     note = (note or "").strip()[:500]
+    if not not_listed and has_register(community) and find_unit(community, building, entrance, room) is None:
+        raise ValidationError(_l("%(unit)s is not in this community's unit register. Please choose your building, "
+                                 "unit and room from the lists, or tick “My unit is not in the list”.",
+                                 unit="-".join(p for p in (building, entrance, room) if p)), field="room")
     membership = membership_of(actor, community)
     if membership is not None and membership.status != MembershipStatus.REJECTED:
         raise InvalidTransition(
@@ -123,6 +131,34 @@ def request_membership(
     return membership
 
 
+def has_register(community: Community) -> bool:
+    return db.session.scalar(select(Unit.id).where(Unit.community_id == community.id).limit(1)) is not None
+
+
+def _natural(text: str) -> tuple:
+    """"2" before "10", and "3号楼" next to "3"."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text or ""))
+
+
+def unit_choices(community: Community, building: str = "", entrance: str | None = None) -> dict:
+    """The register as the join form offers it, step by step: every building; the entrances of
+    the chosen building; the rooms of the chosen building and entrance. Natural order."""
+    buildings = sorted(set(db.session.scalars(select(Unit.building).where(Unit.community_id == community.id))),
+                       key=_natural)
+    entrances: list[str] = []
+    rooms: list[str] = []
+    if building in buildings:
+        entrances = sorted(set(db.session.scalars(select(Unit.entrance).where(
+            Unit.community_id == community.id, Unit.building == building))), key=_natural)
+        if entrance is None and entrances == [""]:
+            entrance = ""
+        if entrance in entrances:
+            rooms = sorted(db.session.scalars(select(Unit.room).where(
+                Unit.community_id == community.id, Unit.building == building, Unit.entrance == entrance)),
+                key=_natural)
+    return {"buildings": buildings, "entrances": entrances, "rooms": rooms}
+
+
 def membership_in(community: Community, membership_id: int) -> Membership:
     membership = db.session.scalar(
         select(Membership).where(Membership.id == membership_id, Membership.community_id == community.id)
@@ -143,7 +179,10 @@ def find_unit(community: Community, building: str, entrance: str, room: str) -> 
     )
 
 
-def verify_membership(*, actor: User, community: Community, membership_id: int) -> Membership:
+def verify_membership(*, actor: User, community: Community, membership_id: int,
+                      as_owner: bool = False) -> Membership:
+    """Verify a request. ``as_owner``: staff checked the deed too, so the person is linked as an
+    owner of the unit they named, in the same step (it must be in the register)."""
     require(actor, community, "members.review")
     membership = membership_in(community, membership_id)
     if membership.status != MembershipStatus.PENDING:
@@ -156,6 +195,17 @@ def verify_membership(*, actor: User, community: Community, membership_id: int) 
     )
     record(actor=actor, action="membership.verified", community=community, subject=membership.user,
            unit=membership.claimed_label)
+    if as_owner:
+        require(actor, community, "units.manage")
+        if membership.unit is None:
+            db.session.rollback()
+            raise ValidationError(_l("%(unit)s is not in the unit register, so no owner can be linked to it. Verify "
+                                     "without linking, or import the unit first.", unit=membership.claimed_label))
+        if db.session.scalar(select(Ownership.id).where(Ownership.unit_id == membership.unit.id,
+                                                        Ownership.user_id == membership.user_id)) is None:
+            db.session.add(Ownership(unit_id=membership.unit.id, user_id=membership.user_id))
+            record(actor=actor, action="owner.linked", community=community, subject=membership.user,
+                   unit=membership.unit.label)
     told = notifications.notify(recipients=[membership.user_id], kind="membership.verified", actor=actor,
                                 community_id=community.id, link=link("communities.show", slug=community.slug),
                                 community=community.name)
@@ -187,12 +237,20 @@ def reject_membership(*, actor: User, community: Community, membership_id: int, 
     return membership
 
 
-def memberships(*, actor: User, community: Community, status: str | None = None) -> list[Membership]:
+def memberships(*, actor: User, community: Community, status: str | None = None, query: str = "") -> list[Membership]:
+    """Membership requests. Waiting ones stay in the order they came (newest first, a queue);
+    decided ones are a list of people, in pinyin order. ``query`` finds by name, phone tail or unit."""
     require(actor, community, "members.list")
-    query = select(Membership).where(Membership.community_id == community.id)
+    select_rows = select(Membership).where(Membership.community_id == community.id)
     if status:
-        query = query.where(Membership.status == status)
-    return list(db.session.scalars(query.order_by(Membership.requested_at.desc(), Membership.id.desc())))
+        select_rows = select_rows.where(Membership.status == status)
+    rows = list(db.session.scalars(select_rows.order_by(Membership.requested_at.desc(), Membership.id.desc())))
+    if status and status != MembershipStatus.PENDING:
+        rows.sort(key=lambda m: name_sort_key(m.user.display_name))
+    if (query or "").strip():
+        units = _units_by_member(community)
+        rows = [m for m in rows if person_matches(m.user, units.get(m.user_id, []), query)]
+    return rows
 
 
 def member_in(community: Community, user_id: int) -> User:
@@ -211,15 +269,79 @@ def member_in(community: Community, user_id: int) -> User:
     return user
 
 
+def name_sort_key(name: str) -> tuple[str, str]:
+    """Chinese names in pinyin order (李 before 王 before 张), mixed with Latin names by their
+    letters; code-point order would scatter them. The name itself breaks ties."""
+    return (" ".join(lazy_pinyin(name or "")).casefold(), name or "")
+
+
+def _pinyin_forms(name: str) -> tuple[str, str]:
+    syllables = [s.casefold() for s in lazy_pinyin(name or "")]
+    return "".join(syllables), "".join(s[:1] for s in syllables)
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text or "" if ch.isdigit())
+
+
+def person_matches(user: User, units: list[str], query: str) -> bool:
+    """Does ``query`` find this person? By name (characters or pinyin, full or initials: "wang",
+    "wayi"), by the last digits of their phone (3 or more), or by a unit ("1-1-302", "1号楼1单元302")."""
+    query = (query or "").strip().casefold()
+    if not query:
+        return True
+    if query in (user.display_name or "").casefold():
+        return True
+    bare = query.replace(" ", "")
+    if bare.isascii() and bare.isalpha():
+        full, initials = _pinyin_forms(user.display_name)
+        if bare in full or initials.startswith(bare):
+            return True
+    digits = _digits(query)
+    if bare.isdigit() and len(digits) >= 3 and _digits(user.contact or "").endswith(digits):
+        return True
+    wanted = _unit_words(query)
+    return bool(wanted) and any(wanted in _unit_words(label) for label in units)
+
+
+def _unit_words(text: str) -> str:
+    """A unit written any way people write it, as "1-1-302"."""
+    for word in ("号楼", "栋", "幢", "单元", "室", "号"):
+        text = text.replace(word, "-")
+    parts = [p for p in text.replace(" ", "-").replace("－", "-").split("-") if p]
+    return "-".join(parts)
+
+
 def verified_members(community: Community) -> list[User]:
-    return list(
+    return sorted(
         db.session.scalars(
             select(User)
             .join(Membership, Membership.user_id == User.id)
             .where(Membership.community_id == community.id, Membership.status == MembershipStatus.VERIFIED)
-            .order_by(User.display_name)
-        )
+        ),
+        key=lambda u: name_sort_key(u.display_name),
     )
+
+
+def search_members(community: Community, query: str = "") -> list[User]:
+    """Verified members in pinyin order, those ``query`` finds (see ``person_matches``)."""
+    members = verified_members(community)
+    if not (query or "").strip():
+        return members
+    units = _units_by_member(community)
+    return [u for u in members if person_matches(u, units.get(u.id, []), query)]
+
+
+def _units_by_member(community: Community) -> dict[int, list[str]]:
+    """Each member's units as labels: the ones linked to them and the one they named on joining."""
+    found: dict[int, list[str]] = {}
+    for user_id, unit in db.session.execute(
+            select(Ownership.user_id, Unit).join(Unit, Unit.id == Ownership.unit_id)
+            .where(Unit.community_id == community.id)):
+        found.setdefault(user_id, []).append(unit.label)
+    for membership in db.session.scalars(select(Membership).where(Membership.community_id == community.id)):
+        found.setdefault(membership.user_id, []).append(membership.claimed_label)
+    return found
 
 
 # ---------------------------------------------------------------- units and owners

@@ -61,15 +61,22 @@ def show(slug: str):
 def join(slug: str):
     community = services.get_community(slug)
     membership = membership_of(current_user, community)
-    form = JoinForm()
+    form = JoinForm(formdata=request.form if request.method == "POST" else request.args or None)
+    not_listed = bool((request.form if request.method == "POST" else request.args).get("not_listed"))
     asked = submit_form(form, lambda: services.request_membership(
         actor=current_user, community=community, building=form.building.data, entrance=form.entrance.data,
-        room=form.room.data, note=form.note.data))
+        room=form.room.data, note=form.note.data, not_listed=not_listed))
     if asked is not NOT_SUBMITTED:
         flash(_("Your request was sent. Staff will check it and you will see the result here."), "success")
         return redirect(url_for("communities.show", slug=slug), 303)
-    return render("communities/join.html", community=community, membership=membership, form=form,
-                  status_code=status_for(form))
+    # With a register, people choose building, then entrance, then room (each step narrows the
+    # next; htmx swaps the picker, and without JavaScript a "next" button reloads the page).
+    register = services.has_register(community)
+    choices = services.unit_choices(community, (form.building.data or "").strip(),
+                                    None if form.entrance.data is None else form.entrance.data.strip()) \
+        if register else None
+    return render("communities/join.html", "unit_picker", community=community, membership=membership, form=form,
+                  register=register, choices=choices, not_listed=not_listed, status_code=status_for(form))
 
 
 # ---------------------------------------------------------------- members (staff)
@@ -89,15 +96,17 @@ def members(slug: str):
     status = request.args.get("status", MembershipStatus.PENDING)
     if status not in {s.value for s in MembershipStatus}:
         status = MembershipStatus.PENDING
+    query = (request.args.get("q") or "").strip()
     require(current_user, community, "members.list")
     with writing():  # the list shows contact details: staff reading them is audited (PIPL)
         record_staff_read(actor=current_user, community=community, what="members", status=status)
-    rows = services.memberships(actor=current_user, community=community, status=status)
+    rows = services.memberships(actor=current_user, community=community, status=status, query=query)
     return render(
         "communities/members.html",
         community=community,
         rows=rows,
         status=status,
+        query=query,
         stats=services.community_stats(community),
         holders=services.role_holders(community),
         grantable=GRANTABLE_ROLES,
@@ -123,7 +132,8 @@ def _membership_row(community, membership, reject_form=None, status_code=200):
 @login_required
 def verify(slug: str, membership_id: int):
     community = services.get_community(slug)
-    membership = services.verify_membership(actor=current_user, community=community, membership_id=membership_id)
+    membership = services.verify_membership(actor=current_user, community=community, membership_id=membership_id,
+                                            as_owner=request.form.get("as_owner") == "1")
     if wants_fragment():
         return _membership_row(community, membership)
     flash(_("%(name)s is now a verified member.", name=membership.user.display_name), "success")
@@ -219,28 +229,25 @@ def import_units(slug: str):
                   status_code=400 if (form.errors or (result and result.errors)) else 200)
 
 
-def _link_owner_form(community, **kwargs) -> LinkOwnerForm:
-    form = LinkOwnerForm(**kwargs)
-    form.user_id.choices = [SelectChoice(0, "—")] + [
-        SelectChoice(u.id, f"{u.display_name} ({u.contact or _('managed account')})")
-        for u in services.verified_members(community)
-    ]
-    return form
-
-
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
 @login_required
 def unit(slug: str, unit_id: int):
     community = services.get_community(slug)
     require(current_user, community, "units.manage")
     the_unit = services.unit_in(community, unit_id)
-    form = _link_owner_form(community)
+    form = LinkOwnerForm()
+    # A picker, not a drop-down of every member: staff search by name, phone tail or unit and
+    # choose among at most PICKER_SIZE people (the service checks the one chosen).
+    query = (request.args.get("q") or request.form.get("q") or "").strip()
+    candidates = services.search_members(community, query)[:PICKER_SIZE] if query else []
+    form.user_id.choices = [SelectChoice(u.id, u.display_name) for u in candidates]
     linked = submit_form(form, lambda: services.link_owner(actor=current_user, community=community, unit_id=unit_id,
                                                       user_id=form.user_id.data))
     if linked is not NOT_SUBMITTED:
         flash(_("Owner linked to %(unit)s.", unit=the_unit.label), "success")
         return redirect(url_for("communities.unit", slug=slug, unit_id=unit_id), 303)
-    return render("communities/unit.html", community=community, unit=the_unit, form=form, action_form=ActionForm(),
+    return render("communities/unit.html", "picker", community=community, unit=the_unit, form=form,
+                  action_form=ActionForm(), query=query, candidates=candidates, picker_size=PICKER_SIZE,
                   holder_form=UnitHolderForm(obj=the_unit), status_code=status_for(form))
 
 
@@ -258,9 +265,12 @@ def unit_holder(slug: str, unit_id: int):
     if saved is not NOT_SUBMITTED:
         flash(_("The register entry of %(unit)s is saved.", unit=the_unit.label), "success")
         return redirect(url_for("communities.unit", slug=slug, unit_id=unit_id), 303)
-    form = _link_owner_form(community, formdata=None)
-    return render("communities/unit.html", community=community, unit=the_unit, form=form, action_form=ActionForm(),
+    return render("communities/unit.html", community=community, unit=the_unit, form=LinkOwnerForm(formdata=None),
+                  action_form=ActionForm(), query="", candidates=[], picker_size=PICKER_SIZE,
                   holder_form=holder_form, status_code=status_for(holder_form))
+
+
+PICKER_SIZE = 20
 
 
 @bp.route("/units/<int:unit_id>/owners/<int:user_id>/remove", methods=["POST"])

@@ -109,6 +109,14 @@ def current_clauses(convention: Convention) -> list[dict]:
     return version_of(convention, convention.version_count).clauses if convention.version_count else []
 
 
+def text_under_vote(convention: Convention) -> list[dict] | None:
+    """The clauses a final (or whole-text) vote is on, once it is set: the frozen text with the
+    changes the clause votes passed. None when no such vote is prepared or open."""
+    if convention.state in (ConventionState.FROZEN, ConventionState.VOTING) and convention.voted_clauses:
+        return convention.voted_clauses
+    return None
+
+
 def frozen_clauses(convention: Convention) -> list[dict]:
     return version_of(convention, convention.frozen_version).clauses if convention.frozen_version else []
 

@@ -76,7 +76,10 @@ def _resolution_of_measure_id(measure_id: int):
 def _page(convention, **extra) -> dict:
     viewer = _viewer()
     community = convention.item.community
-    clauses = services.current_clauses(convention)
+    under_vote = services.text_under_vote(convention)
+    # During the final vote the page shows the text being voted on, not the draft before the
+    # clause votes changed it.
+    clauses = under_vote or services.current_clauses(convention)
     amendments = services.amendments_of(convention)
     votes = services.votes_of(convention)
     final_ready = services.final_vote_ready(convention)
@@ -84,6 +87,7 @@ def _page(convention, **extra) -> dict:
         "community": community, "convention": convention, "item": convention.item, "viewer": viewer,
         "viewer_roles": roles_of(viewer, community),
         "clauses": document.numbered(clauses), "activity": services.clause_activity(convention),
+        "under_vote": under_vote is not None,
         "amendments": amendments, "supported": services.supported_by(viewer, amendments),
         "coauthors": services.coauthors_of(convention),
         "is_author": services.is_author(viewer, convention),

@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from ..agenda.views import category_label
 from ..communities.forms import ActionForm
 from ..communities.permissions import can, require
-from ..communities.services import get_community, verified_members
+from ..communities.services import get_community, search_members, verified_members
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..extensions import login_manager
 from ..forms import NOT_SUBMITTED, flash_refusals, status_for, submit_form
@@ -141,7 +141,7 @@ def show(slug: str, meeting_id: int):
     community = get_community(slug)
     meeting = services.meeting_in(community, meeting_id, _viewer())
     viewer = _viewer()
-    return render("meetings/show.html", **services.live_context(meeting),
+    return render("meetings/show.html", "me", **services.live_context(meeting),
                   attending=services.attending(meeting, viewer), going=services.attendance_count(meeting),
                   my_check_in=services.check_in_of(meeting, viewer), mine=services.my_request(meeting, viewer),
                   may_run=can(viewer, community, "meetings.run"),
@@ -373,8 +373,11 @@ def attendance(slug: str, meeting_id: int):
         if not wants_fragment():
             return redirect(url_for("meetings.attendance", slug=slug, meeting_id=meeting.id), 303)
     checked = {c.user_id: c for c in services.check_ins(meeting)}
-    return render("meetings/attendance.html", "roster", community=community, meeting=meeting,
-                  members=verified_members(community), delegates=voting.proxy_delegates(community),
+    query = (request.args.get("q") or "").strip()
+    everyone = verified_members(community)
+    return render("meetings/attendance.html", "roster", community=community, meeting=meeting, query=query,
+                  members=search_members(community, query) if query else everyone, everyone=everyone,
+                  delegates=voting.proxy_delegates(community),
                   checked=checked, present=services.present(meeting),
                   proxies=services.active_meeting_proxies(meeting), may_paper=can(current_user, community,
                                                                                   "votes.paper"))

@@ -34,6 +34,7 @@ MESSAGES = {
     "item.accepted": _l("Your item “%(item)s” is on the agenda"),
     "item.rejected": _l("Your item “%(item)s” was not accepted: %(reason)s"),
     "item.merged": _l("Your item “%(item)s” was merged into “%(into)s”"),
+    "item.revised": _l("“%(item)s” was revised (version %(version)s): see what changed"),
 }
 
 

@@ -281,11 +281,22 @@ class Implementation:
     latest: ImplementationUpdate | None
 
 
+def needs_carrying_out(resolution: Resolution) -> bool:
+    """Whether someone has to carry the decision out. Votes on a convention's amendments and
+    clauses only settle the text its final vote adopts: they are not tracked (nor reported
+    "stalled") as implementations; the final vote is (the text is posted, made known)."""
+    if resolution.kind != RecordKind.RESOLUTION or resolution.outcome != Outcome.ADOPTED:
+        return False
+    body = content_of(resolution).get("body") or {}
+    return not body.get("convention_part")
+
+
 def implementation_states(resolutions: list[Resolution], now: datetime | None = None) -> dict[int, Implementation]:
-    """For each adopted resolution: where its implementation stands. Stalled: not done and
-    nothing reported for 60 days (counted from the decision while nothing was ever reported)."""
+    """For each adopted resolution that needs carrying out: where its implementation stands.
+    Stalled: not done and nothing reported for 60 days (counted from the decision while nothing
+    was ever reported)."""
     now = now or utcnow()
-    adopted = [r for r in resolutions if r.kind == RecordKind.RESOLUTION and r.outcome == Outcome.ADOPTED]
+    adopted = [r for r in resolutions if needs_carrying_out(r)]
     if not adopted:
         return {}
     latest_ids = select(func.max(ImplementationUpdate.id)).where(
@@ -315,6 +326,9 @@ def post_update(*, actor: User, community: Community, seq: int, status: str, per
     resolution = resolution_at(community, seq)
     if resolution.kind != RecordKind.RESOLUTION or resolution.outcome != Outcome.ADOPTED:
         raise InvalidTransition(_l("Only an adopted resolution is carried out and tracked."))
+    if not needs_carrying_out(resolution):
+        raise InvalidTransition(_l("A vote on an amendment or a clause only settles the convention's text; progress "
+                                   "is reported on the convention's final vote."))
     if status not in set(Progress):
         raise ValidationError(_l("Please choose a status."), field="status")
     try:

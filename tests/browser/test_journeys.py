@@ -57,17 +57,23 @@ def test_newcomer_to_an_item_on_the_agenda(live_app, live_server, new_page, loca
     newcomer.wait_for_url(f"{live_server}/")
     newcomer.goto(f"{base}/join")
     assert_accessible(newcomer)
-    newcomer.fill("#building", "3")
-    newcomer.fill("#entrance", "1")
-    newcomer.fill("#room", "502")
-    newcomer.locator("main form button[type=submit]").click()
+    # The register offers building, then entrance, then room (no free text to mistype).
+    newcomer.select_option("#building", "3")
+    newcomer.locator("select#entrance").wait_for()
+    newcomer.select_option("#entrance", "1")
+    newcomer.locator("select#room").wait_for()
+    newcomer.select_option("#room", "502")
+    shoot(newcomer, f"journey-join-picker-360-{lang}")
+    newcomer.locator("main form button[type=submit]:not([formmethod])").click()
     shoot(newcomer, f"journey-join-request-360-{lang}")
 
     desk = new_page(locale=locale, width=1920, height=1080)
     log_in(desk, live_server, staff)
     desk.goto(f"{base}/members")
     assert_accessible(desk)
-    desk.locator("tr, li, .member", has_text="赵小明").locator("form[action$='/verify'] button").first.click()
+    row = desk.locator("tr, li, .member", has_text="赵小明")
+    row.locator("input[name=as_owner]").check()  # verified and linked as owner in one step
+    row.locator("form[action$='/verify'] button").first.click()
     desk.locator("form[action$='/verify']").wait_for(state="detached")
     shoot(desk, f"journey-members-1920-{lang}")
 
