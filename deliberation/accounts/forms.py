@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .services import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
+from .services import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, normalise_contact
 
 
 class RegisterForm(FlaskForm):
@@ -35,6 +35,17 @@ class RegisterForm(FlaskForm):
         _l("I have read the privacy notice and agree to it"),
         validators=[DataRequired(_l("Please read the privacy notice and tick the box to agree."))],
     )
+
+    def validate_contact(self, field) -> None:
+        # Early, so a wrong number is marked together with any other mistake on the form.
+        from wtforms.validators import ValidationError as FieldError
+
+        from ..errors import ValidationError
+
+        try:
+            normalise_contact(field.data or "")
+        except ValidationError as err:
+            raise FieldError(str(err.message)) from None
 
 
 class LoginForm(FlaskForm):

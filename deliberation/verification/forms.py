@@ -12,7 +12,8 @@ from ..accounts.services import PASSWORD_MAX, PASSWORD_MIN
 
 class CodeForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(_l("Please enter the 6-digit code."))],
-                       description=_l("The 6 digits in the message we sent."))
+                       description=_l("The 6 digits in the message we sent."),
+                       render_kw={"inputmode": "numeric", "maxlength": 8})
 
 
 class ContactForm(FlaskForm):
@@ -22,7 +23,8 @@ class ContactForm(FlaskForm):
 
 class ResetForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(_l("Please enter the 6-digit code."))],
-                       description=_l("The 6 digits in the message we sent."))
+                       description=_l("The 6 digits in the message we sent."),
+                       render_kw={"inputmode": "numeric", "maxlength": 8})
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(_l("Please choose a new password.")),
