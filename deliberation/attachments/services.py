@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
-from .. import realtime
 from ..accounts.models import User
 from ..audit.services import record
 from ..communities.models import Community
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..review.models import Review
+from . import events
 from .models import Attachment, AttachmentKind
 from .processing import process
 from .storage import storage_for
@@ -174,19 +174,9 @@ def _announce(community: Community, kind: Target, thing) -> None:
     if item is None or not item.is_public:
         return
     if kind.key == "item":
-        realtime.announce(
-            f"item:{item.id}", "attachments.changed",
-            render=lambda: render_template("attachments/_gallery.html", community=community,
-                                           attachments=attachments_of("item", item.id),
-                                           gallery_id=f"attachments-item-{item.id}"),
-            target=f"#attachments-item-{item.id}")
+        events.gallery_changed(community, item.id, "item", item.id, attachments_of("item", item.id))
     elif kind.key == "review":
-        realtime.announce(
-            f"item:{item.id}", "attachments.changed",
-            render=lambda: render_template("attachments/_gallery.html", community=community,
-                                           attachments=attachments_of("review", thing.id),
-                                           gallery_id=f"attachments-review-{thing.id}"),
-            target=f"#attachments-review-{thing.id}")
+        events.gallery_changed(community, item.id, "review", thing.id, attachments_of("review", thing.id))
 
 
 # ---------------------------------------------------------------- the record
