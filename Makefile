@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app.py
 
-.PHONY: run serve worker test test-sqlite test-postgres test-browser-deps lint translations messages bench bench-voting bench-scale bench-soak bench-pages clean
+.PHONY: run serve worker test test-sqlite test-postgres test-browser-deps lint translations messages bench bench-voting bench-scale bench-soak bench-idle bench-pages clean
 
 # Install when requirements change (the stamp files are newer than the requirements).
 $(BIN)/python:
@@ -34,14 +34,13 @@ run: $(VENV)/.installed translations
 	$(BIN)/flask demo --if-empty
 	$(BIN)/python app.py
 
-# Production-style serving: one gunicorn process (threads, WebSocket through simple-websocket,
-# as Flask-SocketIO documents for its threading mode). Run several on different ports behind
-# nginx (deploy/) with REDIS_URL set so live rooms and rate limits are shared.
+# Production-style serving: one gunicorn process with the gevent worker (deploy/gunicorn.conf.py;
+# WebSocket through simple-websocket on greenlets, as Flask-SocketIO documents). Run several on
+# different ports behind nginx (deploy/) with REDIS_URL set so live rooms and rate limits are shared.
 BIND ?= 127.0.0.1:8000
-THREADS ?= 50
 serve: $(VENV)/.installed translations
 	$(BIN)/flask db upgrade
-	$(BIN)/gunicorn -c deploy/gunicorn.conf.py --threads $(THREADS) --bind $(BIND) app:app
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py --bind $(BIND) app:app
 
 # The outbound message worker (email, SMS) on the Redis queue; needs REDIS_URL (issue 20).
 # Without REDIS_URL each server process delivers by itself and no worker is needed.
@@ -99,6 +98,11 @@ bench-scale: $(VENV)/.installed-test translations test-browser-deps
 bench-soak: $(VENV)/.installed-test translations
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/soak.py --seconds $${SOAK_SECONDS:-600}
+
+# 2,000 idle Socket.IO connections against `make serve`'s settings, pages timed meanwhile (issue 22).
+bench-idle: $(VENV)/.installed-test translations
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/idle_sockets.py
 
 bench-pages: $(VENV)/.installed-test translations test-browser-deps
 	$(BIN)/pip install --quiet -r bench/requirements.txt

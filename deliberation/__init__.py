@@ -38,7 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
-    socketio.init_app(app, message_queue=app.config["REDIS_URL"], async_mode="threading")
+    socketio.init_app(app, message_queue=app.config["REDIS_URL"], async_mode=_async_mode())
 
     from .accounts.sessions import init_sessions
     from .i18n import init_i18n
@@ -115,6 +115,17 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _async_mode() -> str:
+    """gevent when the server patched the standard library for it (`make serve`'s gunicorn gevent
+    worker: an idle live page then costs a greenlet, not a thread); threads everywhere else (the
+    development server, tests, the CLI), where nothing runs gevent's loop."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return "threading"
+    return "gevent" if monkey.is_module_patched("socket") else "threading"
 
 
 __all__ = ["create_app"]

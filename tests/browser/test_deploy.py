@@ -50,7 +50,7 @@ class Process:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-            [GUNICORN, "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "--threads", "20", "--bind",
+            [GUNICORN, "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "--bind",
              f"127.0.0.1:{self.port}", "--log-level", "warning", "--access-logfile", "/dev/null", "app:app"],
             cwd=ROOT, env={**os.environ, **env}, start_new_session=True)
         for _ in range(150):
