@@ -115,6 +115,10 @@ def test_delete_my_account_pseudonymises_and_keeps_the_record(app, client, auth,
     receipt = voting.cast_ballot(actor=me, community=community, measure_id=measure.id, content={"choice": "yes"})
     voting.close_measure(actor=chair, community=community, measure_id=measure.id)
     phone = me.phone
+    from deliberation.calendar.models import CalendarFeed
+    from deliberation.calendar.services import feed_of
+
+    feed_token = feed_of(me).token
     auth.login(me)
     assert client.get("/account/delete").status_code == 200
     wrong = client.post("/account/delete", data={"password": "not it", "confirmation": "delete my account"})
@@ -129,6 +133,8 @@ def test_delete_my_account_pseudonymises_and_keeps_the_record(app, client, auth,
     assert gone.display_name == f"已注销用户 #{me.id}" and gone.phone is None and gone.email is None
     assert gone.password_hash is None and gone.deleted_at is not None
     assert count_rows(AuthSession, AuthSession.user_id == me.id, AuthSession.revoked_at.is_(None)) == 0
+    assert count_rows(CalendarFeed, CalendarFeed.user_id == me.id) == 0
+    assert client.get(f"/calendar/{feed_token}.ics").status_code == 404
     assert client.get("/account").status_code == 302  # logged out
     assert client.post("/login", data={"contact": phone, "password": PASSWORD}).status_code == 400
     # The vote and its record are untouched: the ballot still counts, the chain still verifies.

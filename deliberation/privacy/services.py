@@ -7,7 +7,8 @@
   Secrets (password hash, session ids, code hashes) are left out; so are secret ballots, which
   carry no user by design.
 - ``delete_account`` pseudonymises: the name becomes "已注销用户 #n", contacts and password go,
-  sessions end, preferences, codes, notifications and queued messages are removed. Ballots,
+  sessions end, preferences, codes, notifications, the calendar feed and queued messages are
+  removed. Ballots,
   participation, resolutions and the hash chain stay as they are: they are the public record
   of decisions (and the chain would break), and they now point to the pseudonym.
 - ``prune`` deletes what is kept only for a while (``RETENTION``).
@@ -118,6 +119,7 @@ def delete_account(*, actor: User, password: str, confirmation: str, expected_co
         raise ValidationError(_l("The password is not right."), field="password") from None
     if (confirmation or "").strip() != expected_confirmation:
         raise ValidationError(_l("Please type the words exactly as shown."), field="confirmation")
+    from ..calendar.models import CalendarFeed
     from ..notifications.models import Notification
     from ..outbox.models import DeliveryPreference, OutboundMessage, QuietHours
     from ..verification.models import VerificationCode
@@ -132,7 +134,7 @@ def delete_account(*, actor: User, password: str, confirmation: str, expected_co
     db.session.execute(update(AuthSession).where(AuthSession.user_id == actor.id, AuthSession.revoked_at.is_(None))
                        .values(revoked_at=utcnow()))
     db.session.execute(update(AuthSession).where(AuthSession.user_id == actor.id).values(user_agent=None))
-    for model in (DeliveryPreference, QuietHours, VerificationCode, Notification):
+    for model in (DeliveryPreference, QuietHours, VerificationCode, Notification, CalendarFeed):
         db.session.execute(delete(model).where(model.user_id == actor.id))
     db.session.execute(delete(OutboundMessage).where(OutboundMessage.user_id == actor.id,
                                                      OutboundMessage.status == "pending"))
