@@ -166,6 +166,8 @@ def test_the_chair_shows_the_site_plan_beside_the_current_item_live_and_takes_it
     (event,) = [e["args"][0] for e in sc.get_received() if e["name"] == "projection.changed"]
     assert event["target"] == f"#projection-{meeting.id}"
     assert f"/attachments/{plan.id}/display" in event["html"] and 'alt="东门空地平面图"' in event["html"]
+    # The projector is opened by the chair (or through the chair's link, issue 18).
+    assert client.post("/login", data={"contact": chair.contact, "password": "password123"}).status_code == 303
     page = client.get(f"/c/{community.slug}/meetings/{meeting.id}/projector").get_data(as_text=True)
     assert "projection is-on" in page and f"/attachments/{plan.id}/fallback" in page
     assert client.get(f"/c/{community.slug}/attachments/{plan.id}/display").status_code == 200  # for the room

@@ -429,12 +429,18 @@ def test_the_measure_form_makes_art_278_votes_roll_call_by_default(estate, clien
     form = client.get(f"/c/{community.slug}/items/{item.id}/measures/new").get_data(as_text=True)
     assert "人数占比三分之二以上" in form and "居民会议" in form
     made = {}
-    for preset, ballot in (("art278_ordinary", "preset"), ("custom", "preset"), ("art278_major", "secret"),
-                           ("residents_households", "preset")):
+    for preset, ballot in (("art278_ordinary", "preset"), ("custom", "preset"), ("residents_households", "preset")):
         response = client.post(f"/c/{community.slug}/items/{item.id}/measures/new", data={
             "kind": "yes_no", "question": f"{preset} {ballot}?", "preset": preset, "electorate": "residents",
             "weighting": "person", "threshold": "majority", "ballot": ballot, "closes_at": "2030-01-01T20:00"})
         assert response.status_code == 303
         made[preset] = db.session.scalar(select(Measure).where(Measure.question == f"{preset} {ballot}?"))
     assert not made["art278_ordinary"].secret
-    assert made["custom"].secret and made["art278_major"].secret and made["residents_households"].secret
+    assert made["custom"].secret and made["residents_households"].secret
+    # An art. 278 vote counts floor area, so a secret one would show each unit on the board: refused,
+    # with the reason, and nothing is created (issue 18).
+    refused = client.post(f"/c/{community.slug}/items/{item.id}/measures/new", data={
+        "kind": "yes_no", "question": "art278_major secret?", "preset": "art278_major", "electorate": "residents",
+        "weighting": "person", "threshold": "majority", "ballot": "secret", "closes_at": "2030-01-01T20:00"})
+    assert refused.status_code == 400 and "art278_major secret?" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(Measure).where(Measure.question == "art278_major secret?")) is None

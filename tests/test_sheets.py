@@ -41,7 +41,10 @@ def test_one_sheet_per_unit_not_yet_voted_and_none_for_secret_votes(assembly):
     issued = _issue(community, clerks[0], measure)
     assert len(issued) == 3 and len({s.code for s in issued}) == 3
     assert [s.code for s in _issue(community, clerks[0], measure)] == [s.code for s in issued]  # reprint
-    secret = make_measure(community, chair=chair, preset="art278_ordinary", secret=True)
+    # A secret vote has no named sheets (a residents' meeting of households is secret by default;
+    # an art. 278 vote cannot be secret at all).
+    secret = make_measure(community, chair=chair, preset="residents_households")
+    assert secret.secret
     with pytest.raises(InvalidTransition):
         _issue(community, clerks[0], secret)
 

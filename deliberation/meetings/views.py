@@ -229,13 +229,17 @@ def confirm(slug: str, meeting_id: int):
     measure = turnout = None
     if action == "close_vote":
         measure = voting.measure_in(community, request.args.get("measure_id", type=int) or 0, current_user)
-        turnout = voting.turnout(measure)
+        turnout = voting.exact_turnout(measure)  # how many have not voted: a count, never a choice
     return render("meetings/confirm.html", community=community, meeting=meeting, action=action, measure=measure,
                   turnout=turnout)
 
 
 def _console(community, meeting, *, error: str | None = None, status_code: int = 200):
-    return render("meetings/console.html", "console", **services.live_context(meeting), error=error,
+    context = services.live_context(meeting)
+    # The chair's "close now?" question counts who has not voted exactly (secret figures shown
+    # to everyone move in steps).
+    close_turnouts = {m.id: voting.exact_turnout(m) for m in context["measures"] if m.id in context["turnouts"]}
+    return render("meetings/console.html", "console", **context, close_turnouts=close_turnouts, error=error,
                   check_ins=services.check_ins(meeting),
                   speaker_form=SpeakerForm(formdata=None), note_form=NoteForm(formdata=None),
                   values=request.form if error else {}, status_code=status_code)

@@ -655,7 +655,7 @@ class MeasureDraft:
     quorum_area: Decimal | None = None  # percent, 0-100
     threshold: str = "majority"
     abstentions_count: bool = False
-    secret: bool | None = True  # None: the preset's default (roll call for art. 278, else secret)
+    secret: bool | None = None  # None: the preset's default (roll call for art. 278, else secret)
     results_live: bool = False
     opens_at: datetime | None = None  # UTC
     closes_at: datetime | None = None  # UTC

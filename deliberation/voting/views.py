@@ -154,7 +154,7 @@ def close_vote(slug: str, measure_id: int):
         measure = services.measure_in(community, measure_id, current_user)
         if measure.status == MeasureStatus.OPEN:
             return render("voting/confirm_close.html", community=community, measure=measure, item=measure.item,
-                          turnout=services.turnout(measure))
+                          turnout=services.exact_turnout(measure))
     return _step(slug, measure_id, lambda c: services.close_measure(actor=current_user, community=c,
                                                                     measure_id=measure_id),
                  _("The vote is closed and its result is recorded."))
@@ -230,6 +230,8 @@ def _page(community, measure, *, status_code: int = 200, error: str | None = Non
         "voting/show.html", community=community, item=measure.item, measure=measure, viewer=viewer,
         viewer_roles=roles_of(viewer, community), error=error, values=values or request.args,
         for_voter=for_voter, proxy_form=proxy_form, empty_values=MultiDict(), turnout=services.turnout(measure),
+        # Who has not voted yet, for the chair's "close now?" question (a count, never a choice).
+        close_turnout=services.exact_turnout(measure) if measure.status == MeasureStatus.OPEN else None,
         result=services.current_result(measure), last_event_id=last_event_id(),
         status_code=status_code, **_voter_context(community, measure, viewer),
     )
