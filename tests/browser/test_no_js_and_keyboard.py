@@ -90,8 +90,11 @@ def test_a_resident_logs_in_and_votes_with_the_keyboard_alone(live_app, live_ser
     finally:
         context.close()
     with live_app.app_context():
-        from deliberation.voting.models import Ballot
+        from deliberation.voting import services as voting
+        from deliberation.voting.models import BallotEnvelope, Measure
 
-        assert [b.content for b in db.session.scalars(db.select(Ballot).where(
-            Ballot.measure_id == data["measure"]))] == [{"choice": "no"}]
+        # A secret ballot waits sealed in its envelope until the mixer or the close moves it.
+        measure = db.session.get(Measure, data["measure"])
+        sealed = list(db.session.scalars(db.select(BallotEnvelope).where(BallotEnvelope.measure_id == measure.id)))
+        assert [b["content"] for b in voting._opened(measure, sealed)] == [{"choice": "no"}]
         db.session.remove()
