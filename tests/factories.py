@@ -82,11 +82,12 @@ def make_item(community: Community, author: User | None = None, *, title: str = 
 
 
 def request_to_join(community: Community, person: User | None = None, label: str = "1-1-101",
-                    note: str = "") -> Membership:
-    """``person`` (a new user if none) asks to join, claiming the unit ``label`` (building-entrance-room)."""
+                    note: str = "", not_listed: bool = False) -> Membership:
+    """``person`` (a new user if none) asks to join, claiming the unit ``label`` (building-entrance-room);
+    ``not_listed``: they say it is not in the register (where there is one)."""
     building, entrance, room = label.split("-")
     return communities.request_membership(actor=person or make_user(), community=community, building=building,
-                                          entrance=entrance, room=room, note=note)
+                                          entrance=entrance, room=room, note=note, not_listed=not_listed)
 
 
 def audit_entries(community: Community | None = None, action: str | None = None) -> list:

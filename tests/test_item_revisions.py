@@ -93,3 +93,24 @@ def test_revising_over_http_and_the_side_by_side_comparison(app, client, auth):
     auth.login(make_member(community))
     refused = client.get(f"/c/{community.slug}/items/{item.id}/edit", headers={"Accept-Language": "en"})
     assert refused.status_code == 403 and "Who can do this:" in refused.get_data(as_text=True)
+
+
+def test_a_reviewer_sees_what_changed_since_their_review(app, client):
+    from datetime import timedelta
+
+    from deliberation.review import services as review
+    from deliberation.timeutil import utcnow
+
+    community = make_community()
+    author, chair, legal = make_member(community), make_member(community, Role.CHAIR), make_member(community, Role.LEGAL)
+    item = _item(community, author)
+    request = review.request_review(actor=chair, community=community, item_id=item.id, reviewer_ids=[legal.id],
+                                    question="是否合法？", due_on=utcnow().date() + timedelta(days=3))[0]
+    objection = review.submit_review(actor=legal, community=community, request_id=request.id,
+                                     verdict="legal_objection", body="上锁收费没有法律依据")
+    assert review.text_changed_since(objection) is None
+    agenda.revise_item(actor=author, community=community, item_id=item.id, title="东门违停治理", body="增设禁停标志。")
+    assert review.text_changed_since(objection) == (1, 2)
+    page = client.get(f"/c/{community.slug}/items/{item.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "it read version 1, the text is now version 2" in page
+    assert f"/items/{item.id}/versions?a=1&amp;b=2" in page

@@ -95,6 +95,16 @@ def open_requests_for(community: Community, user: User) -> list[ReviewRequest]:
             if r.status in (RequestStatus.PENDING, RequestStatus.ACCEPTED)]
 
 
+def text_changed_since(review: Review) -> tuple[int, int] | None:
+    """(the version of the item's text the reviewer read, the version now) when the author
+    revised the text after the review was last written; None when it has not changed."""
+    revisions = agenda.revisions_of(db.session.get(AgendaItem, review.item_id))
+    if not revisions:
+        return None
+    read = max((r.number for r in revisions if r.created_at <= review.updated_at), default=1)
+    return (read, revisions[-1].number) if revisions[-1].number > read else None
+
+
 def all_open_requests(*, actor: User, community: Community) -> list[ReviewRequest]:
     require(actor, community, "reviews.overview")
     return list(

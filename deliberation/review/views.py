@@ -33,6 +33,7 @@ def review_helpers():
         "reviews_of": services.reviews_of,
         "review_requests_of": services.requests_of,
         "open_objections": services.open_objections,
+        "review_text_changed": services.text_changed_since,
     }
 
 

@@ -151,6 +151,9 @@ def test_a_convention_from_draft_to_the_notice_board(live_app, live_server, new_
     reader.goto(convention_url)
     assert reader.locator(".status-convention-adopted").count() == 1
     assert "电梯" in reader.locator(f"#clause-{keys[3]}").inner_text()
+    # The text in force stands alone; how it came about is folded behind a link.
+    assert reader.locator("#history").is_hidden()
+    reader.locator("#how-it-came-about summary").click()
     reader.locator("#history").wait_for()
     assert_accessible(reader)
     shoot(reader, f"convention-adopted-360-{lang}")
