@@ -446,7 +446,8 @@ def test_a_member_without_a_unit_is_told_owners_vote_and_to_ask_staff_to_link_it
     community, chair, staff, residents = hall
     unit = make_unit(community, "2-1-301")
     owner = make_member(community, owns=(unit,))
-    measure = make_measure(community, chair=chair, electorate="owners", weighting="unit")
+    # One vote per unit is a roll-call vote: a secret one would show each unit on the board.
+    measure = make_measure(community, chair=chair, electorate="owners", weighting="unit", secret=False)
     assert voting.roll_entry(measure, owner.id) is not None
     assert voting.roll_absence(measure, residents[0].id).reason == "not_owner"
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, or_, select
 
 from ..accounts.models import User
@@ -87,8 +88,9 @@ def add_attachment(
     count = db.session.scalar(select(func.count(Attachment.id)).where(
         Attachment.target == target_key, Attachment.target_id == target_id)) or 0
     if count >= config["ATTACHMENTS_PER_THING"]:
-        raise ValidationError(_l("At most %(n)d files can be attached here. Remove one first.",
-                                 n=config["ATTACHMENTS_PER_THING"]), field="file")
+        raise ValidationError(lazy_ngettext("At most %(num)d file can be attached here. Remove it first.",
+                                           "At most %(num)d files can be attached here. Remove one first.",
+                                           config["ATTACHMENTS_PER_THING"]), field="file")
     alt_text = " ".join((alt_text or "").split())
     if len(alt_text) > ALT_MAX:
         raise ValidationError(_l("The description must be at most %(n)d characters.", n=ALT_MAX), field="alt_text")

@@ -54,6 +54,26 @@ SENTENCES = {
     "amendment.proposed": _l("%(actor)s proposed amendment %(number)s to %(item)s."),
     "amendment.accepted": _l("%(actor)s took amendment %(number)s into %(item)s."),
     "item.revised": _l("%(actor)s revised %(item)s for %(subject)s (version %(version)s)."),
+    # Added by the later components (staff acting for residents, attachments, the register, paper sheets).
+    "account.claim_started": _l("%(actor)s gave %(subject)s a code to take over their account."),
+    "account.claim_requested": _l("%(subject)s asked to take over their account with their own phone."),
+    "account.claim_cancelled": _l("%(actor)s cancelled the account takeover of %(subject)s."),
+    "account.claimed": _l("%(actor)s confirmed that %(subject)s now uses their own phone (ending %(phone_ending)s)."),
+    "attachment.added": _l("%(actor)s attached a file to %(target)s #%(target_id)s."),
+    "attachment.removed": _l("%(actor)s removed a file from %(target)s #%(target_id)s."),
+    "comment.posted_for": _l("%(actor)s posted a comment for %(subject)s on %(item)s."),
+    "item.drafted_for": _l("%(actor)s wrote %(item)s for %(subject)s."),
+    "item.submitted_for": _l("%(actor)s submitted %(item)s for %(subject)s."),
+    "item.supported_for": _l("%(actor)s recorded the support of %(subject)s for %(item)s."),
+    "meeting.projector_link_issued": _l("%(actor)s made a new projector link for %(meeting)s."),
+    "meeting.projector_link_revoked": _l("%(actor)s revoked the projector link of %(meeting)s."),
+    "meeting.rsvp_for": _l("%(actor)s recorded the reply of %(subject)s to %(meeting)s."),
+    "scrutineer.named": _l("%(actor)s named %(subject)s as %(role)s of %(vote)s."),
+    "scrutineer.signed": _l("%(actor)s signed off the count of %(vote)s as %(role)s (%(sheets)s sheets)."),
+    "sheet.collection": _l("%(actor)s recorded the ballot sheet of %(units)s in %(vote)s as %(status)s."),
+    "sheet.entered": _l("%(actor)s entered the ballot sheet of %(units)s in %(vote)s (%(step)s)."),
+    "sheets.issued": _l("%(actor)s printed %(sheets)s ballot sheets for %(vote)s."),
+    "unit.holder_recorded": _l("%(actor)s recorded the register entry of unit %(unit)s."),
 }
 
 # Words for detail values, by detail name (components later on the path add theirs: see now.py).

@@ -13,7 +13,7 @@ import threading
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 
 from ..extensions import db
 from ..notifications.models import Notification
@@ -62,7 +62,11 @@ def init_outbox(app: Flask) -> None:
 
 
 def _plan_after_flush(session, _flush_context) -> None:
+    # New notifications, and unread ones that absorbed an identical new one (their count went
+    # up): each is a message outside the app; the outbox merges identical ones itself.
     notifications = [obj for obj in session.new if isinstance(obj, Notification)]
+    notifications += [obj for obj in session.dirty if isinstance(obj, Notification)
+                      and inspect(obj).attrs.params.history.has_changes()]
     if not notifications:
         return
     from .services import plan_for_notifications

@@ -231,6 +231,7 @@ def plan_for_notifications(notifications: Iterable[Notification]) -> list[Outbou
         if user is None:
             continue
         params = dict(notification.params or {})
+        params.pop("count", None)  # the in-app count of absorbed repeats; the outbox counts its own
         if notification.actor_id and "actor" not in params:
             actor = db.session.get(User, notification.actor_id)
             params["actor"] = actor.display_name if actor else ""

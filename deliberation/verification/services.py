@@ -18,7 +18,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -93,8 +93,9 @@ def _new_code(*, purpose: CodePurpose, channel: str, address: str, client: str, 
 
 def _code_text(code: str) -> str:
     minutes = _setting("CODE_MINUTES", 10)
-    return gettext("Deliberation Hall code: %(code)s. Valid for %(n)d minutes. Do not tell anyone.", code=code,
-                   n=minutes)
+    return ngettext("Deliberation Hall code: %(code)s. Valid for %(num)d minute. Do not tell anyone.",
+                    "Deliberation Hall code: %(code)s. Valid for %(num)d minutes. Do not tell anyone.", minutes,
+                    code=code)
 
 
 def _contact(contact: str) -> tuple[str, str]:
