@@ -308,3 +308,45 @@ def test_community_create_command(app, runner):
     assert created.exit_code == 0, created.output
     unknown = runner.invoke(args=["community", "create", "other", "别的", "--admin", "nobody@example.com"])
     assert unknown.exit_code != 0 and "register it first" in unknown.output
+
+
+def test_checking_a_large_import_holds_no_write_lock(client, auth, db, monkeypatch):
+    """A 100,000-row register took SQLite's write lock for the whole check (20 s in which no one
+    could vote). The check only reads now: another writer gets the lock while it runs, and the
+    rows are written after, in one short transaction."""
+    from tests.conftest import ON_POSTGRES
+
+    if ON_POSTGRES:
+        pytest.skip("SQLite's write lock; PostgreSQL has row locks")
+    import sqlite3
+
+    community = make_community()
+    auth.login(admin_of(community))
+    probes = []
+    checked = services._checked_units
+
+    def check_then_probe(**kwargs):
+        outcome = checked(**kwargs)
+        # Still inside the check: another connection must be able to write right now.
+        path = db.engine.url.database
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            probes.append("could write")
+        except sqlite3.OperationalError as err:
+            probes.append(str(err))
+        finally:
+            other.close()
+        return outcome
+
+    monkeypatch.setattr(services, "_checked_units", check_then_probe)
+    rows = "".join(f"{b},{e},{r},{80 + r % 40}.5\n" for b in range(1, 21) for e in range(1, 6) for r in range(1, 101))
+    response = client.post(f"/c/{community.slug}/units/import",
+                           data={"file": (io.BytesIO(("楼栋,单元,室,面积\n" + rows).encode()), "units.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code in (200, 303)
+    assert probes == ["could write"]
+    assert _units(db, community) == 10_000
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "units.imported",
+                                                      AuditEntry.community_id == community.id)).details["count"] == 10_000

@@ -15,14 +15,14 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from pypinyin import lazy_pinyin
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
 from ..accounts.services import clean_display_name
 from ..audit.services import record
 from ..errors import Conflict, InvalidTransition, NotFound, ValidationError
-from ..extensions import db
+from ..extensions import db, reading
 from ..notifications import services as notifications
 from ..timeutil import utcnow
 from ..urls import link
@@ -364,9 +364,31 @@ _HEADERS = {
 
 def import_units(*, actor: User, community: Community, data: bytes) -> ImportResult:
     """Import units from CSV (building, unit, room, area). All rows or none: any bad row is
-    reported with its line number and nothing is written."""
+    reported with its line number and nothing is written. Checking reads only, so it holds no
+    write lock however long the register; the rows are then written in one short transaction."""
+    with reading():
+        result, new_units = _checked_units(actor=actor, community=community, data=data)
+    db.session.rollback()  # end the read; the write below takes the lock only for itself
+    if result.errors:
+        return result
+    try:
+        db.session.execute(insert(Unit), new_units)
+        record(actor=actor, action="units.imported", community=community, count=len(new_units))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        result.errors.append((1, str(_l("Someone else imported some of these units at the same time. "
+                                       "Please reload and try again."))))
+        return result
+    result.created = len(new_units)
+    return result
+
+
+def _checked_units(*, actor: User, community: Community, data: bytes) -> tuple[ImportResult, list[dict]]:
+    """Every row checked (read only); the rows to insert, or the errors by line number."""
     require(actor, community, "units.manage")
     result = ImportResult()
+    new_units: list[dict] = []
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -374,30 +396,29 @@ def import_units(*, actor: User, community: Community, data: bytes) -> ImportRes
             text = data.decode("gb18030")  # what Excel on a Chinese Windows saves
         except UnicodeDecodeError:
             result.errors.append((1, str(_l("The file is not a text (CSV) file."))))
-            return result
+            return result, new_units
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error:  # e.g. a field over the csv module's 128 KiB limit: no register has one
         result.errors.append((1, str(_l("The file could not be read as CSV (a field is far too long, or quotes "
                                         "do not match)."))))
-        return result
+        return result, new_units
     if not rows:
         result.errors.append((1, str(_l("The file is empty."))))
-        return result
+        return result, new_units
     header = [_HEADERS.get(h.strip().lower()) for h in rows[0]]
     missing = {"building", "room", "floor_area"} - set(header)
     if missing:
         result.errors.append(
             (1, str(_l("The first line must name the columns: building, unit, room, area (or 楼栋, 单元, 室, 面积).")))
         )
-        return result
+        return result, new_units
 
     existing = {
         (u.building, u.entrance, u.room)
         for u in db.session.scalars(select(Unit).where(Unit.community_id == community.id))
     }
     seen: dict[tuple[str, str, str], int] = {}
-    new_units: list[Unit] = []
     for line_no, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -426,23 +447,11 @@ def import_units(*, actor: User, community: Community, data: bytes) -> ImportRes
         if problems:
             result.errors.append((line_no, "; ".join(problems)))
         elif area is not None:
-            new_units.append(Unit(community_id=community.id, building=building, entrance=entrance, room=room,
-                                  floor_area=area))
+            new_units.append({"community_id": community.id, "building": building, "entrance": entrance,
+                              "room": room, "floor_area": area})
     if not new_units and not result.errors:
         result.errors.append((2, str(_l("The file has no units in it."))))
-    if result.errors:
-        return result
-    db.session.add_all(new_units)
-    record(actor=actor, action="units.imported", community=community, count=len(new_units))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        result.errors.append((1, str(_l("Someone else imported some of these units at the same time. "
-                                       "Please reload and try again."))))
-        return result
-    result.created = len(new_units)
-    return result
+    return result, new_units
 
 
 def units(*, actor: User, community: Community, search: str = "", page: int = 1, per_page: int = 50):
