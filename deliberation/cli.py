@@ -36,6 +36,9 @@ def register_cli(app: Flask) -> None:
         # Services render fragments and links; give them a request to render in.
         with internal_request_context():
             summary = load_demo()
+        # End the last (reading) transaction: work outside HTTP begins its transactions with the
+        # write lock, and one left open would keep every other connection waiting.
+        db.session.rollback()
         click.echo(summary)
 
     community_cli = click.Group("community", help="Create communities.")
@@ -71,6 +74,7 @@ def register_cli(app: Flask) -> None:
 
         with internal_request_context():
             closed = close_due_measures()
+        db.session.rollback()  # end the last transaction (see demo)
         click.echo(f"Closed {closed} vote(s).")
 
     app.cli.add_command(votes_cli)
@@ -87,7 +91,7 @@ def register_cli(app: Flask) -> None:
         from .records.services import verify
         from .voting import services as voting_services
 
-        with internal_request_context():
+        with internal_request_context(writes=False):  # verifying only reads: no write lock
             broken = False
             for community in [get_community(slug)] if slug else list_communities():
                 result = verify(community)

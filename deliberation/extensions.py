@@ -107,13 +107,13 @@ def _sqlite_optimize(dbapi_connection, record) -> None:
 INTERNAL = "deliberation.internal"
 
 
-def internal_request_context():
+def internal_request_context(*, writes: bool = True):
     """A request context for work outside HTTP (CLI, background tasks) that renders templates
-    and builds URLs, and writes: its transactions take the write lock up front like a POST's.
-    (A plain ``test_request_context("/")`` looks like a GET, whose transactions only read.)"""
+    and builds URLs. When it ``writes``, its transactions take the write lock up front like a
+    POST's; a read-only one (``writes=False``) behaves like a GET and never holds the lock."""
     from flask import current_app
 
-    return current_app.test_request_context("/", environ_overrides={INTERNAL: True})
+    return current_app.test_request_context("/", environ_overrides={INTERNAL: True} if writes else None)
 
 
 def _expects_writes() -> bool:
