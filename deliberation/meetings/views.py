@@ -26,6 +26,7 @@ from ..timeutil import local_to_utc, utc_to_local
 from ..voting import services as voting
 from . import labels, services
 from .forms import AgendaEntryForm, MeetingForm, MinutesForm, NoteForm, SpeakerForm
+from .models import MeetingStatus
 
 bp = Blueprint("meetings", __name__, url_prefix="/c/<slug>")
 
@@ -34,7 +35,7 @@ bp = Blueprint("meetings", __name__, url_prefix="/c/<slug>")
 def meeting_helpers():
     return {"meeting_status_labels": labels.STATUS_LABELS, "meeting_mode_labels": labels.MODE_LABELS,
             "presence_labels": labels.PRESENCE_LABELS, "check_in_how_labels": labels.CHECK_IN_HOW_LABELS,
-            "meetings_of_item": services.meetings_of_item}
+            "meetings_of_item": services.meetings_of_item, "MeetingStatus": MeetingStatus}
 
 
 def _viewer():

@@ -20,6 +20,11 @@ from .models import Channel, MessageStatus, Mode
 bp = Blueprint("outbox", __name__)
 
 
+@bp.app_context_processor
+def outbox_helpers():
+    return {"MessageStatus": MessageStatus}
+
+
 @bp.route("/c/<slug>/outbox")
 @login_required
 def community_outbox(slug: str):

@@ -36,7 +36,7 @@ bp = Blueprint("voting", __name__, url_prefix="/c/<slug>")
 @bp.app_context_processor
 def voting_helpers():
     return {
-        "measures_of": services.measures_of,
+        "measures_of": services.measures_of, "MeasureStatus": MeasureStatus,
         "measure_turnout": services.turnout, "secret_step": services.SECRET_STEP,
         "measure_result": services.current_result,
         "results_visible": services.results_visible,
