@@ -55,6 +55,34 @@ def _login(client, user):
     assert client.post("/login", data={"contact": user.contact, "password": "password123"}).status_code == 303
 
 
+@pytest.fixture(autouse=True)
+def _append_only_triggers_restored(app):
+    """Some tests drop the append-only triggers, as an attacker would. On SQLite every test has a
+    fresh copy of the database; on PostgreSQL the schema outlives the test, so put them back."""
+    yield
+    from deliberation.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        return
+    import importlib.util
+    from pathlib import Path
+
+    from deliberation.append_only import create_statements
+
+    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0010_secrecy.py"
+    spec = importlib.util.spec_from_file_location("secrecy_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    db.session.rollback()
+    with db.engine.begin() as conn:
+        for table in ("resolutions", "implementation_updates", "ballots", "participations"):
+            for statement in drop_statements(table, "postgresql") + create_statements(table, "postgresql"):
+                conn.execute(text(statement))
+        conn.execute(text("DROP TRIGGER IF EXISTS measures_result_final ON measures"))
+        for statement in migration.POSTGRES_RESULT_FINAL:
+            conn.execute(text(statement))
+
+
 def _drop_triggers(db):
     """What an attacker with the database's password could do first."""
     dialect = db.engine.dialect.name

@@ -1002,9 +1002,13 @@ def receipt_counted(measure: Measure, receipt: str | None) -> bool:
     """Whether a ballot with this receipt is stored on this measure (for a voter who retries)."""
     if not receipt or not _RECEIPT_FORM.match(receipt):
         return False
-    return db.session.scalar(
+    if db.session.scalar(
         select(func.count()).select_from(Ballot).where(Ballot.measure_id == measure.id, Ballot.receipt == receipt)
-    ) > 0
+    ):
+        return True
+    # A secret ballot may still wait sealed for the mixer: its receipt is inside the envelope.
+    waiting = list(db.session.scalars(select(BallotEnvelope).where(BallotEnvelope.measure_id == measure.id)))
+    return any(opened["receipt"] == receipt for opened in _opened(measure, waiting))
 
 
 def _lock_open_measure(community: Community, measure_id: int, *, for_ballots: bool = True) -> Measure:
