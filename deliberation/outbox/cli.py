@@ -6,6 +6,8 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
+from ..privacy.services import prune
+
 
 def register_outbox_cli(app: Flask) -> None:
     group = click.Group("outbox", help="Deliver outbound email and text messages.")
@@ -41,8 +43,6 @@ def register_outbox_cli(app: Flask) -> None:
     @privacy.command("prune")
     def prune_command() -> None:
         """Delete what is past its keeping time (sessions, messages, codes, live events)."""
-        from ..privacy.services import prune
-
         for table, count in prune().items():
             click.echo(f"{table}: {count} deleted")
 

@@ -17,6 +17,7 @@ from sqlalchemy import event, inspect
 
 from ..extensions import db
 from ..notifications.models import Notification
+from ..privacy.services import prune
 from ..timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -181,8 +182,6 @@ def deliver_once(app: Flask) -> int:
                 send_reminders()
             pruned = _last_prune.get(id(app))
             if pruned is None or utcnow() - pruned >= PRUNE_EVERY:
-                from ..privacy.services import prune
-
                 _last_prune[id(app)] = utcnow()
                 prune()
             return deliver_due()
