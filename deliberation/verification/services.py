@@ -28,6 +28,7 @@ from ..accounts.models import AuthSession, User
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..outbox import channels
+from ..privacy.services import NOTICE_VERSION
 from ..timeutil import utcnow
 from .models import CodePurpose, VerificationCode
 
@@ -115,8 +116,6 @@ def start_registration(*, display_name: str, contact: str, password: str, client
     _check_rate(address, client)
     password_hash = accounts._hasher.hash(password)  # hashed on both paths, so both take as long
     existing = accounts.find_by_contact(address)
-    from ..privacy.services import NOTICE_VERSION
-
     row, code = _new_code(purpose=CodePurpose.REGISTER, channel=channel, address=address, client=client,
                           payload={"display_name": name, "password_hash": password_hash,
                                    "privacy_version": NOTICE_VERSION}, send=existing is None)
